@@ -31,7 +31,7 @@ def md5sum(path) -> str:
     return digest.hexdigest()
 
 
-def download(urls, dest, md5: str, *, timeout: float = 30.0,
+def download_file(urls, dest, md5: str, *, timeout: float = 30.0,
              progress: bool | None = None) -> Path:
     """Fetch a file from the first mirror that delivers it intact.
 

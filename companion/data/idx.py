@@ -59,7 +59,7 @@ def _read_exact(f, n: int, path: Path, what: str) -> bytes:
     return data
 
 
-def read_idx_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+def _read_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     """Read and check the header of an open IDX stream; return ``(dtype, shape)``."""
     zero, code, ndim = struct.unpack(">HBB", _read_exact(f, 4, path, "4-byte header"))
     if zero != 0 or code not in IDX_DTYPES or ndim == 0:
@@ -97,7 +97,7 @@ def read_idx(path, *, progress: bool | None = False) -> np.ndarray:
     stream, raw = _open_maybe_gzip(path)
     try:
         with raw, stream:
-            dtype, shape = read_idx_header(stream, path)
+            dtype, shape = _read_header(stream, path)
             nbytes = math.prod(shape) * dtype.itemsize
             payload = _read_payload(stream, nbytes, path, progress)
             extra = stream.read(1)

@@ -1,0 +1,493 @@
+"""Activations, their derivatives and the maths of every layer, as pure functions.
+
+Two families live here.
+
+* **Activations**: ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``, ``softmax``, ``log_softmax``,
+  each with a ``*_backward(dout, ...)`` that turns the gradient of the loss with respect to the
+  activation's output into the gradient with respect to its input.
+* **Layer maths** in the CS231n style: ``*_forward(x, ...) -> (out, cache)`` and
+  ``*_backward(dout, cache) -> gradients``. The modules of ``companion.numpy_impl.layers`` are thin
+  wrappers around these.
+
+Layouts are torch's: images are ``(N, C, H, W)``, a linear weight is ``(out_features,
+in_features)``, a convolution weight is ``(out_channels, in_channels, kH, kW)``. Every function
+accepts float32 or float64 and computes in the dtype it is given; inputs that are not NumPy
+float arrays, that disagree in dtype, that have the wrong shape or that hold NaN or infinity are
+rejected with an error naming what was expected and what came. Upstream gradients ``dout`` are
+checked for shape and dtype, not for NaN (a NaN gradient is the caller's training diverging, and it
+propagates as it would in torch).
+
+A note on memory layout, for speed only: the convolution works with channels last in memory
+(``NHWC``), because then the ``C`` values of one kernel tap are contiguous and both the im2col copy
+and the matrix products run at memory speed. The arrays it returns are still indexed ``(N, C, H,
+W)``; they are transposed views, which NumPy handles transparently. Nothing in the maths depends
+on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from companion._checks import check_array, check_same_dtype
+
+__all__ = [
+    "relu",
+    "relu_backward",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_backward",
+    "softmax",
+    "softmax_backward",
+    "log_softmax",
+    "log_softmax_backward",
+    "linear_forward",
+    "linear_backward",
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv2d_output_size",
+    "maxpool2d_forward",
+    "maxpool2d_backward",
+    "avgpool2d_forward",
+    "avgpool2d_backward",
+    "pool2d_output_size",
+]
+
+
+# ================================================================================================
+# Small helpers
+# ================================================================================================
+
+
+def _check_dout(dout, like: np.ndarray) -> np.ndarray:
+    """Check an upstream gradient: an array of exactly the shape and dtype of ``like``."""
+    return check_array(dout, "dout", dtype=like.dtype, shape=like.shape, finite=False)
+
+
+def _pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``. Each entry must be an int ``>= minimum``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+        or isinstance(value, bool)
+    ):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _tap(a: np.ndarray, p: int, q: int, stride: tuple[int, int], out_hw: tuple[int, int]):
+    """The strided view ``a[..., p + stride*i, q + stride*j]`` over output positions ``(i, j)``.
+
+    For images ``a`` of shape ``(..., H, W)`` this is the element at kernel offset ``(p, q)`` of
+    every window, shape ``(..., Ho, Wo)``: a view, never a copy, so it can be read or added to.
+    """
+    (sh, sw), (ho, wo) = stride, out_hw
+    return a[..., p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
+
+
+# ================================================================================================
+# Activations
+# ================================================================================================
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)`` elementwise. x : any shape, float32/float64; returns the same shape."""
+    check_array(x, "input")
+    return np.maximum(x, 0)
+
+
+def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Gradient of ``relu`` at ``x``: ``dout`` where ``x > 0``, else 0 (torch's choice at 0)."""
+    check_array(x, "input")
+    _check_dout(dout, x)
+    return dout * (x > 0)
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """``x`` where ``x > 0``, else ``negative_slope * x``. x : any shape; same shape out."""
+    check_array(x, "input")
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def leaky_relu_backward(dout: np.ndarray, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """Gradient of ``leaky_relu`` at ``x``: ``dout`` where ``x > 0``, else ``negative_slope * dout``."""
+    check_array(x, "input")
+    _check_dout(dout, x)
+    return np.where(x > 0, dout, dout * negative_slope)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-x))``, computed without overflow.
+
+    With ``z = exp(-|x|)``, which lies in ``(0, 1]`` and never overflows,
+    ``sigmoid(x) = 1 / (1 + z)`` for ``x >= 0`` and ``z / (1 + z)`` for ``x < 0``. The naive
+    formula overflows ``exp(-x)`` (with a RuntimeWarning) for ``x`` below about -710 in float64
+    and -89 in float32.
+    x : any shape, float32/float64; returns the same shape and dtype, values in ``[0, 1]``.
+    """
+    check_array(x, "input")
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, z) / (1 + z)
+
+
+def sigmoid_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Gradient of ``sigmoid`` from its OUTPUT ``out = sigmoid(x)``: ``dout * out * (1 - out)``."""
+    check_array(out, "out")
+    _check_dout(dout, out)
+    return dout * ((1 - out) * out)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent (``numpy.tanh``, which is stable for any finite ``x``)."""
+    check_array(x, "input")
+    return np.tanh(x)
+
+
+def tanh_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Gradient of ``tanh`` from its OUTPUT ``out = tanh(x)``: ``dout * (1 - out**2)``."""
+    check_array(out, "out")
+    _check_dout(dout, out)
+    return dout * (1 - out * out)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``exp(x) / sum(exp(x))`` along ``axis``, stable for any finite ``x``.
+
+    Subtracting the maximum first changes nothing mathematically and keeps every ``exp`` in
+    ``(0, 1]``, so nothing overflows, and at least one term of the sum is exactly 1.
+    """
+    check_array(x, "input")
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(dout: np.ndarray, out: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Gradient of ``softmax`` from its OUTPUT ``s``: ``s * (dout - sum(dout * s))`` along ``axis``.
+
+    This is the Jacobian-vector product ``(diag(s) - s s^T) dout`` without forming the Jacobian.
+    """
+    check_array(out, "out")
+    _check_dout(dout, out)
+    return out * (dout - (dout * out).sum(axis=axis, keepdims=True))
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``x - log(sum(exp(x)))`` along ``axis`` by the log-sum-exp trick (no overflow, no log(0))."""
+    check_array(x, "input")
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(dout: np.ndarray, out: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Gradient of ``log_softmax`` from its OUTPUT: ``dout - softmax(x) * sum(dout)`` along ``axis``."""
+    check_array(out, "out")
+    _check_dout(dout, out)
+    return dout - np.exp(out) * dout.sum(axis=axis, keepdims=True)
+
+
+# ================================================================================================
+# Linear (fully connected) layer
+# ================================================================================================
+
+
+def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None):
+    """``out = x @ weight.T + bias``.
+
+    Parameters
+    ----------
+    x : (N, in_features) float array
+    weight : (out_features, in_features) array of the same dtype
+    bias : (out_features,) array of the same dtype, or None
+
+    Returns
+    -------
+    out : (N, out_features) array
+    cache : tuple ``(x, weight, has_bias)`` for ``linear_backward``
+    """
+    check_array(weight, "weight", ndim=2)
+    check_array(x, "input", ndim=2)
+    check_same_dtype(x, weight.dtype, "input")
+    check_array(x, "input", shape=(None, weight.shape[1]))
+    out = x @ weight.T
+    if bias is not None:
+        check_array(bias, "bias", dtype=weight.dtype, shape=(weight.shape[0],))
+        out += bias
+    return out, (x, weight, bias is not None)
+
+
+def linear_backward(dout: np.ndarray, cache):
+    """Gradients of ``linear_forward``.
+
+    Parameters
+    ----------
+    dout : (N, out_features) array, the gradient of the loss with respect to ``out``
+    cache : from ``linear_forward``
+
+    Returns
+    -------
+    dx : (N, in_features) ``= dout @ weight``
+    dweight : (out_features, in_features) ``= dout.T @ x``
+    dbias : (out_features,) ``= dout.sum(axis=0)``, or None without a bias
+    """
+    x, weight, has_bias = cache
+    check_array(dout, "dout", dtype=x.dtype, shape=(x.shape[0], weight.shape[0]), finite=False)
+    dx = dout @ weight
+    dweight = dout.T @ x
+    dbias = dout.sum(axis=0) if has_bias else None
+    return dx, dweight, dbias
+
+
+# ================================================================================================
+# 2-D convolution (cross-correlation, as in torch)
+# ================================================================================================
+
+
+def conv2d_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length along one axis: ``(size + 2*padding - kernel) // stride + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _check_spatial(x_shape, kernel, stride, padding, what: str) -> tuple[int, int]:
+    """Output ``(Ho, Wo)``; a clear error when the (padded) image is smaller than the kernel."""
+    h, w = x_shape[-2:]
+    if h + 2 * padding[0] < kernel[0] or w + 2 * padding[1] < kernel[1]:
+        raise ValueError(
+            f"{what}: input of spatial size {h}x{w} (padding {padding}) is smaller than the "
+            f"kernel {kernel[0]}x{kernel[1]}; expected at least {kernel[0] - 2 * padding[0]}x"
+            f"{kernel[1] - 2 * padding[1]}"
+        )
+    return (
+        conv2d_output_size(h, kernel[0], stride[0], padding[0]),
+        conv2d_output_size(w, kernel[1], stride[1], padding[1]),
+    )
+
+
+def _im2col(x_nhwc: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
+    """Gather every receptive field into one row: ``(N*Ho*Wo, kH*kW*C)``.
+
+    ``sliding_window_view`` gives all windows as a view ``(N, H-kH+1, W-kW+1, C, kH, kW)``;
+    slicing with the stride keeps the ones the convolution uses; the final reshape is the one
+    copy. Columns are ordered ``(kH, kW, C)`` so that, channels being last in memory, each tap's
+    ``C`` values are copied as one contiguous run.
+    """
+    n, c = x_nhwc.shape[0], x_nhwc.shape[3]
+    windows = sliding_window_view(x_nhwc, kernel, axis=(1, 2))[:, :: stride[0], :: stride[1]]
+    windows = windows[:, : out_hw[0], : out_hw[1]]
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * out_hw[0] * out_hw[1], -1)
+
+
+def _col2im(dcols: np.ndarray, padded_nhwc_shape, kernel, stride, out_hw) -> np.ndarray:
+    """The adjoint of ``_im2col``: add every row's entries back onto the pixels they came from.
+
+    Returns ``(N, Hp, Wp, C)``. The loop runs over the ``kH*kW`` kernel offsets only (9 for a
+    3x3 kernel); each step adds one strided slice for all samples, rows and columns at once.
+    Overlapping windows make this a sum, which is exactly the chain rule.
+    """
+    n, hp, wp, c = padded_nhwc_shape
+    kh, kw = kernel
+    d6 = dcols.reshape(n, out_hw[0], out_hw[1], kh, kw, c)
+    dx = np.zeros(padded_nhwc_shape, dtype=dcols.dtype)
+    dx_hw_last = dx.transpose(0, 3, 1, 2)  # view (N, C, Hp, Wp), so _tap slices H and W
+    for p in range(kh):  # a loop over kernel offsets, not over pixels
+        for q in range(kw):
+            _tap(dx_hw_last, p, q, stride, out_hw)[...] += d6[:, :, :, p, q, :].transpose(0, 3, 1, 2)
+    return dx
+
+
+def conv2d_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+):
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``, by im2col and one matrix product.
+
+    ``out[n, o, i, j] = bias[o] + sum_{c, p, q} weight[o, c, p, q] * xpad[n, c, s*i + p, s*j + q]``
+
+    Parameters
+    ----------
+    x : (N, C, H, W) float array
+    weight : (O, C, kH, kW) array of the same dtype
+    bias : (O,) array of the same dtype, or None
+    stride, padding : int or (int, int); zero padding on both sides
+
+    Returns
+    -------
+    out : (N, O, Ho, Wo) array with ``Ho = (H + 2*padH - kH) // strideH + 1`` (same for W)
+    cache : tuple for ``conv2d_backward`` (holds the im2col matrix, ``N*Ho*Wo*kH*kW*C`` values)
+    """
+    check_array(weight, "weight", ndim=4)
+    check_array(x, "input", ndim=4)
+    check_same_dtype(x, weight.dtype, "input")
+    o, c, kh, kw = weight.shape
+    check_array(x, "input", shape=(None, c, None, None))
+    stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    out_hw = _check_spatial(x.shape, (kh, kw), stride, padding, "conv2d")
+    if bias is not None:
+        check_array(bias, "bias", dtype=weight.dtype, shape=(o,))
+
+    x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free when x is already NHWC in memory
+    if padding != (0, 0):
+        pads = ((0, 0), (padding[0], padding[0]), (padding[1], padding[1]), (0, 0))
+        x_nhwc = np.pad(x_nhwc, pads)
+    cols = _im2col(x_nhwc, (kh, kw), stride, out_hw)  # (N*Ho*Wo, kH*kW*C)
+    w_mat = weight.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, kH*kW*C), the same column order
+    out = cols @ w_mat.T  # (N*Ho*Wo, O): the one big matrix product
+    if bias is not None:
+        out += bias
+    n = x.shape[0]
+    out = out.reshape(n, out_hw[0], out_hw[1], o).transpose(0, 3, 1, 2)  # NCHW view
+    cache = (x.shape, x_nhwc.shape, cols, weight, bias is not None, stride, padding, out_hw)
+    return out, cache
+
+
+def conv2d_backward(dout: np.ndarray, cache):
+    """Gradients of ``conv2d_forward``.
+
+    Parameters
+    ----------
+    dout : (N, O, Ho, Wo) array, the gradient of the loss with respect to ``out``
+    cache : from ``conv2d_forward``
+
+    Returns
+    -------
+    dx : (N, C, H, W)
+        ``col2im(dout_mat @ w_mat)``: each output gradient spread back over its receptive field.
+    dweight : (O, C, kH, kW)
+        ``dout_mat.T @ cols``: one matrix product over all samples and positions.
+    dbias : (O,) or None
+        ``dout`` summed over samples and positions.
+    """
+    x_shape, padded_shape, cols, weight, has_bias, stride, padding, out_hw = cache
+    n, c, h, w = x_shape
+    o, _, kh, kw = weight.shape
+    check_array(dout, "dout", dtype=weight.dtype, shape=(n, o) + out_hw, finite=False)
+
+    dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, o)  # (N*Ho*Wo, O)
+    w_mat = weight.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, kH*kW*C)
+    dw_mat = dout_mat.T @ cols  # (O, kH*kW*C)
+    dweight = np.ascontiguousarray(dw_mat.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+    dbias = dout_mat.sum(axis=0) if has_bias else None
+    dcols = dout_mat @ w_mat  # (N*Ho*Wo, kH*kW*C)
+    dx_padded = _col2im(dcols, padded_shape, (kh, kw), stride, out_hw)
+    dx = dx_padded[:, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
+    return dx.transpose(0, 3, 1, 2), dweight, dbias
+
+
+# ================================================================================================
+# Pooling
+# ================================================================================================
+
+
+def pool2d_output_size(size: int, kernel: int, stride: int) -> int:
+    """Output length along one axis of a pooling without padding: ``(size - kernel) // stride + 1``."""
+    return (size - kernel) // stride + 1
+
+
+def _pool_args(x, kernel_size, stride, what):
+    check_array(x, "input", ndim=4)
+    kernel = _pair(kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _pair(stride, "stride", 1)
+    out_hw = _check_spatial(x.shape, kernel, stride, (0, 0), what)
+    return kernel, stride, out_hw
+
+
+def _pool_windows(x: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
+    """All pooling windows as a view ``(N, C, Ho, Wo, kH, kW)`` (no copy).
+
+    When the windows tile the image (kernel == stride) this is the reshape trick: split ``H`` into
+    ``(Ho, kH)`` and ``W`` into ``(Wo, kW)``. Otherwise (overlapping or gapped windows)
+    ``sliding_window_view`` gives every window and the stride keeps every ``s``-th. Both produce
+    the same strides; the reshape is simply the easier one to see.
+    """
+    n, c = x.shape[:2]
+    (ho, wo), (kh, kw) = out_hw, kernel
+    if kernel == stride:
+        tiled = x[:, :, : ho * kh, : wo * kw].reshape(n, c, ho, kh, wo, kw, copy=False)
+        return tiled.transpose(0, 1, 2, 4, 3, 5)
+    windows = sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+    return windows[:, :, :ho, :wo]
+
+
+def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None):
+    """Max pooling without padding, as ``torch.nn.functional.max_pool2d``.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) float array
+    kernel_size : int or (int, int)
+    stride : int or (int, int), default ``kernel_size``
+
+    Returns
+    -------
+    out : (N, C, Ho, Wo) with ``Ho = (H - kH) // sH + 1``
+    cache : ``(x_shape, argmax, kernel, stride, dtype)`` where ``argmax`` (N, C, Ho, Wo) is the flat
+        index ``p*kW + q`` of the maximum in each window. Ties go to the FIRST maximum in
+        row-major order, as in torch, so the gradient is routed to the same element.
+    """
+    kernel, stride, out_hw = _pool_args(x, kernel_size, stride, "maxpool2d")
+    windows = _pool_windows(x, kernel, stride, out_hw)
+    # Scan the kH*kW kernel offsets (4 for a 2x2 window), each a strided view over all windows;
+    # a strict ">" keeps the first maximum on ties.
+    out = np.copy(windows[..., 0, 0], order="K")
+    argmax = np.zeros(out.shape, dtype=np.min_scalar_type(kernel[0] * kernel[1]))
+    for k in range(1, kernel[0] * kernel[1]):
+        candidate = windows[..., k // kernel[1], k % kernel[1]]
+        better = candidate > out
+        np.copyto(out, candidate, where=better)
+        np.copyto(argmax, k, where=better)
+    return out, (x.shape, argmax, kernel, stride, x.dtype)
+
+
+def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
+    """Gradient of ``maxpool2d_forward``: each ``dout`` goes to its window's (first) maximum.
+
+    dout : (N, C, Ho, Wo); returns dx : (N, C, H, W). Elements that are no window's maximum get
+    0; an element that is the maximum of several overlapping windows gets the sum.
+    """
+    x_shape, argmax, kernel, stride, dtype = cache
+    check_array(dout, "dout", dtype=dtype, shape=argmax.shape, finite=False)
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    out_hw = argmax.shape[2:]
+    for k in range(kernel[0] * kernel[1]):  # a loop over kernel offsets, not pixels
+        p, q = divmod(k, kernel[1])
+        _tap(dx, p, q, stride, out_hw)[...] += np.where(argmax == k, dout, 0)
+    return dx
+
+
+def avgpool2d_forward(x: np.ndarray, kernel_size, stride=None):
+    """Average pooling without padding, as ``torch.nn.functional.avg_pool2d``.
+
+    x : (N, C, H, W); returns out : (N, C, Ho, Wo) and cache ``(x_shape, kernel, stride, dtype)``.
+    """
+    kernel, stride, out_hw = _pool_args(x, kernel_size, stride, "avgpool2d")
+    windows = _pool_windows(x, kernel, stride, out_hw)
+    out = np.copy(windows[..., 0, 0], order="K")
+    for k in range(1, kernel[0] * kernel[1]):  # sum over the kernel offsets
+        out += windows[..., k // kernel[1], k % kernel[1]]
+    out /= kernel[0] * kernel[1]
+    return out, (x.shape, kernel, stride, x.dtype)
+
+
+def avgpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
+    """Gradient of ``avgpool2d_forward``: each ``dout / (kH*kW)`` spread evenly over its window.
+
+    dout : (N, C, Ho, Wo); returns dx : (N, C, H, W).
+    """
+    x_shape, kernel, stride, dtype = cache
+    n, c, h, w = x_shape
+    out_hw = (pool2d_output_size(h, kernel[0], stride[0]), pool2d_output_size(w, kernel[1], stride[1]))
+    check_array(dout, "dout", dtype=dtype, shape=(n, c) + out_hw, finite=False)
+    share = dout / (kernel[0] * kernel[1])
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for k in range(kernel[0] * kernel[1]):  # a loop over kernel offsets, not pixels
+        _tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)[...] += share
+    return dx

@@ -1,0 +1,209 @@
+"""Loss functions: mean squared error, cross-entropy from logits, binary cross-entropy from logits.
+
+Each loss comes twice:
+
+* a pair of pure functions, ``loss(pred, target) -> (value, cache)`` and
+  ``loss_backward(cache, dloss=1.0) -> dpred``, the gradient of the MEAN loss with respect to
+  ``pred`` (times ``dloss``, the upstream gradient of whatever uses the loss);
+* a small class with torch's name (``MSELoss``, ``CrossEntropyLoss``, ``BCEWithLogitsLoss``):
+  ``forward(pred, target) -> float`` and ``backward() -> dpred``.
+
+All use torch's default ``reduction="mean"``. The classification losses take LOGITS (the raw
+scores of the last ``Linear``), never probabilities: the softmax or sigmoid is folded into the loss
+in a numerically stable form, so logits of any finite size (even +-1e4) give a finite loss and a
+finite gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion._checks import check_array, check_labels
+from companion.numpy_impl.functional import log_softmax, sigmoid
+
+__all__ = [
+    "mse_loss",
+    "mse_loss_backward",
+    "cross_entropy",
+    "cross_entropy_backward",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_backward",
+    "MSELoss",
+    "CrossEntropyLoss",
+    "BCEWithLogitsLoss",
+]
+
+
+def _check_pair(pred: np.ndarray, target: np.ndarray) -> None:
+    """``pred`` a non-empty float array; ``target`` the same dtype and shape."""
+    check_array(pred, "input")
+    if pred.size == 0:
+        raise ValueError(f"input is empty (shape {pred.shape}); a mean loss needs at least one value")
+    check_array(target, "target")
+    if target.dtype != pred.dtype:
+        raise TypeError(
+            f"target has dtype {target.dtype} but input has dtype {pred.dtype}; "
+            f"convert with target.astype(np.{pred.dtype.name})"
+        )
+    if target.shape != pred.shape:
+        raise ValueError(f"target must have the input's shape {pred.shape}, got {target.shape}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Mean squared error
+# ------------------------------------------------------------------------------------------------
+
+
+def mse_loss(pred: np.ndarray, target: np.ndarray):
+    """``mean((pred - target)^2)`` over every element, as ``torch.nn.functional.mse_loss``.
+
+    pred, target : arrays of one shape and float dtype. Returns ``(loss, cache)``, loss a float.
+    """
+    _check_pair(pred, target)
+    diff = pred - target
+    return float(np.mean(diff * diff)), diff
+
+
+def mse_loss_backward(cache, dloss: float = 1.0) -> np.ndarray:
+    """``d loss / d pred = 2 (pred - target) / size``; shape of ``pred``."""
+    diff = cache
+    return diff * (2.0 * dloss / diff.size)
+
+
+# ------------------------------------------------------------------------------------------------
+# Softmax cross-entropy
+# ------------------------------------------------------------------------------------------------
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray):
+    """Softmax cross-entropy from logits, as ``torch.nn.functional.cross_entropy``.
+
+    ``loss = mean_n( -log_softmax(logits)[n, labels[n]] )``, with the log-softmax by the
+    log-sum-exp trick: ``log_softmax(z) = z - max(z) - log(sum(exp(z - max(z))))``.
+
+    Parameters
+    ----------
+    logits : (N, C) float array, N >= 1
+    labels : (N,) integer array with values in ``[0, C)``
+
+    Returns
+    -------
+    loss : float
+    cache : ``(log_probs, labels)`` for ``cross_entropy_backward``
+    """
+    check_array(logits, "logits", ndim=2)
+    n, num_classes = logits.shape
+    if n == 0:
+        raise ValueError("logits is empty (shape (0, C)); a mean loss needs at least one row")
+    check_labels(labels, "labels", num_classes, n)
+    log_probs = log_softmax(logits, axis=1)
+    loss = -np.mean(log_probs[np.arange(n), labels])
+    return float(loss), (log_probs, labels)
+
+
+def cross_entropy_backward(cache, dloss: float = 1.0) -> np.ndarray:
+    """``d loss / d logits = (softmax(logits) - one_hot(labels)) / N``; shape (N, C)."""
+    log_probs, labels = cache
+    n = log_probs.shape[0]
+    grad = np.exp(log_probs)
+    grad[np.arange(n), labels] -= 1
+    grad *= dloss / n
+    return grad
+
+
+# ------------------------------------------------------------------------------------------------
+# Binary cross-entropy from logits
+# ------------------------------------------------------------------------------------------------
+
+
+def binary_cross_entropy_with_logits(logits: np.ndarray, targets: np.ndarray):
+    """Sigmoid + binary cross-entropy in one stable step, as torch's ``binary_cross_entropy_with_logits``.
+
+    Per element ``l = -(y log s(x) + (1 - y) log(1 - s(x)))``, which simplifies to
+    ``max(x, 0) - x*y + log1p(exp(-|x|))``: no ``exp`` of a positive number, no ``log(0)``.
+
+    Parameters
+    ----------
+    logits : float array, any shape, not empty
+    targets : float array of the same shape and dtype, values in ``[0, 1]``
+
+    Returns
+    -------
+    loss : float, the mean of ``l`` over every element
+    cache : ``(logits, targets)``
+    """
+    _check_pair(logits, targets)
+    if targets.min() < 0 or targets.max() > 1:
+        raise ValueError(
+            f"targets must lie in [0, 1] (probabilities of class 1), "
+            f"got values from {targets.min()} to {targets.max()}"
+        )
+    x, y = logits, targets
+    elementwise = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    return float(np.mean(elementwise)), (x, y)
+
+
+def binary_cross_entropy_with_logits_backward(cache, dloss: float = 1.0) -> np.ndarray:
+    """``d loss / d logits = (sigmoid(logits) - targets) / size``; shape of ``logits``."""
+    x, y = cache
+    return (sigmoid(x) - y) * (dloss / x.size)
+
+
+# ------------------------------------------------------------------------------------------------
+# torch-style classes
+# ------------------------------------------------------------------------------------------------
+
+
+class _Loss:
+    """``forward(pred, target) -> float`` keeps a cache; ``backward(dloss=1.0) -> dpred`` uses it."""
+
+    _forward = None  # set by each subclass to a (loss, cache) function
+    _backward = None  # and to its gradient
+
+    def __init__(self) -> None:
+        self._cache = None
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        loss, self._cache = type(self)._forward(pred, target)
+        return loss
+
+    __call__ = forward
+
+    def backward(self, dloss: float = 1.0) -> np.ndarray:
+        """The gradient of the mean loss with respect to ``pred`` (times ``dloss``)."""
+        if self._cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward was called before forward: "
+                f"compute the loss with forward(pred, target) first"
+            )
+        return type(self)._backward(self._cache, dloss)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSELoss(_Loss):
+    """Mean squared error, as ``torch.nn.MSELoss()``. pred, target : one shape, float."""
+
+    _forward = staticmethod(mse_loss)
+    _backward = staticmethod(mse_loss_backward)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy from logits, as ``torch.nn.CrossEntropyLoss()``.
+
+    pred : (N, C) logits; target : (N,) integer class labels.
+    """
+
+    _forward = staticmethod(cross_entropy)
+    _backward = staticmethod(cross_entropy_backward)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy from logits, as ``torch.nn.BCEWithLogitsLoss()``.
+
+    pred : logits, any shape; target : probabilities of class 1, same shape and dtype.
+    """
+
+    _forward = staticmethod(binary_cross_entropy_with_logits)
+    _backward = staticmethod(binary_cross_entropy_with_logits_backward)

@@ -1,0 +1,30 @@
+"""The book's models in PyTorch: the twin of ``companion.numpy_impl``.
+
+* ``build(spec, dtype=torch.float64, device=None)``: a ``torch.nn.Sequential`` whose state dict
+  has the NumPy model's keys and shapes;
+* ``default_device()``: CUDA when present, else CPU (``$COMPANION_DEVICE`` overrides);
+* ``numpy_to_torch(np_model, torch_model)`` / ``torch_to_numpy(torch_model, np_model)``: copy
+  weights across, all or nothing.
+"""
+
+from companion.torch_impl.build import build, build_layer
+from companion.torch_impl.device import DEVICE_ENV_VAR, default_device, numpy_dtype, torch_dtype
+from companion.torch_impl.weights import (
+    check_state_fits,
+    numpy_to_torch,
+    torch_state_to_numpy,
+    torch_to_numpy,
+)
+
+__all__ = [
+    "DEVICE_ENV_VAR",
+    "build",
+    "build_layer",
+    "check_state_fits",
+    "default_device",
+    "numpy_dtype",
+    "numpy_to_torch",
+    "torch_dtype",
+    "torch_state_to_numpy",
+    "torch_to_numpy",
+]
