@@ -293,6 +293,8 @@ class _Twins:
 
 
 def _check_batch(x, y, dtype: np.dtype, loss: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
     check_array(x, "x", dtype=dtype)
     if loss == "cross_entropy":
         if not isinstance(y, np.ndarray) or y.dtype.kind not in "iu":

@@ -1,11 +1,11 @@
 """Model specs: parameter counts, the summary's shapes against real torch outputs, validation."""
 
-import numpy as np
 import pytest
 import torch
 
 from companion import models
 from companion.models import LayerSpec, ModelSpec, count_parameters, get_spec, summary
+from companion.numpy_impl import build as numpy_build
 from companion.torch_impl import build as torch_build
 
 #: The totals the book quotes (and Keras prints for the source's models).
@@ -16,8 +16,6 @@ EXPECTED_COUNTS = {"mlp": 101_770, "cnn": 93_322, "lenet": 34_622}
 def test_count_parameters_matches_torch_and_numpy(name):
     spec = get_spec(name)
     torch_count = sum(p.numel() for p in torch_build(spec, device="cpu").parameters())
-    from companion.numpy_impl import build as numpy_build
-
     numpy_count = numpy_build(spec, seed=0).num_parameters()
     assert count_parameters(spec) == EXPECTED_COUNTS[name], f"{name}: count_parameters"
     assert torch_count == EXPECTED_COUNTS[name], f"{name}: torch model's parameter count"

@@ -278,8 +278,10 @@ def test_load_state_dict_rejects_bad_input_and_changes_nothing():
         opt.load_state_dict({"hyperparameters": {"betas": (0.9, 0.99)}, "state": {}})
 
     assert opt.lr == 0.1, f"a rejected state dict changed lr to {opt.lr}"
-    np.testing.assert_array_equal(opt.state[0]["momentum_buffer"], good["state"][0]["momentum_buffer"],
-                                  err_msg="a rejected state dict changed the momentum buffer")
+    np.testing.assert_array_equal(
+        opt.state[0]["momentum_buffer"], good["state"][0]["momentum_buffer"],
+        err_msg="a rejected state dict changed the momentum buffer",
+    )
 
 
 # --- bad input ----------------------------------------------------------------------------

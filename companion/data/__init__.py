@@ -8,6 +8,7 @@ Where the files are looked for (a folder you name, ``$COMPANION_DATA_DIR``, syst
 the per-user cache, a verified download) is explained in :mod:`companion.data.datasets`.
 """
 
+from .augment import random_shift
 from .batching import BatchLoader, iterate_minibatches, num_batches
 from .datasets import (
     ENV_CACHE_DIR,
@@ -29,6 +30,7 @@ from .errors import ChecksumError, DataError, DataNotFoundError, DownloadError, 
 from .idx import read_idx, write_idx
 
 __all__ = [
+    "random_shift",
     "BatchLoader", "iterate_minibatches", "num_batches",
     "ENV_CACHE_DIR", "ENV_DATA_DIR", "FASHION_MNIST", "FILE_NAMES", "MNIST",
     "Dataset", "DatasetSpec", "default_cache_dir", "load_dataset", "load_fashion_mnist",

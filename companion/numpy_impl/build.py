@@ -32,11 +32,13 @@ class SpecSequential(Sequential):
         self.name = name
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """x : (N, *input_shape) float array of the model's dtype; returns the last layer's output."""
+        """x : (N, *input_shape) float array of the model's dtype; returns the last output."""
         check_array(x, "input")
         if x.shape[1:] != self.input_shape or x.ndim != len(self.input_shape) + 1:
             want = ", ".join(str(d) for d in self.input_shape)
-            raise ValueError(f"{self.name or 'model'} expects input of shape (N, {want}), got {x.shape}")
+            raise ValueError(
+                f"{self.name or 'model'} expects input of shape (N, {want}), got {x.shape}"
+            )
         return super().forward(x)
 
 
@@ -69,7 +71,7 @@ _BUILDERS = {
 }
 
 
-def build_layer(layer: LayerSpec, *, dtype=np.float64, rng: np.random.Generator | None = None) -> Module:
+def build_layer(layer: LayerSpec, *, dtype=np.float64, rng=None) -> Module:
     """The NumPy module for one ``LayerSpec`` (parameters drawn from ``rng``, see ``layers``)."""
     if not isinstance(layer, LayerSpec):
         raise TypeError(f"layer must be a companion.models.LayerSpec, got {type(layer).__name__}")

@@ -67,15 +67,14 @@ def _check_dout(dout, like: np.ndarray) -> np.ndarray:
     return check_array(dout, "dout", dtype=like.dtype, shape=like.shape, finite=False)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``. Each entry must be an int ``>= minimum``."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
-        or isinstance(value, bool)
-    ):
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(_is_int(v) for v in pair):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
@@ -105,7 +104,7 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Gradient of ``relu`` at ``x``: ``dout`` where ``x > 0``, else 0 (torch's choice at 0)."""
-    check_array(x, "input")
+    check_array(x, "input", finite=False)
     _check_dout(dout, x)
     return dout * (x > 0)
 
@@ -116,9 +115,9 @@ def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     return np.where(x > 0, x, x * negative_slope)
 
 
-def leaky_relu_backward(dout: np.ndarray, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
-    """Gradient of ``leaky_relu`` at ``x``: ``dout`` where ``x > 0``, else ``negative_slope * dout``."""
-    check_array(x, "input")
+def leaky_relu_backward(dout: np.ndarray, x: np.ndarray, negative_slope: float = 0.01):
+    """Gradient of ``leaky_relu``: ``dout`` where ``x > 0``, else ``negative_slope * dout``."""
+    check_array(x, "input", finite=False)
     _check_dout(dout, x)
     return np.where(x > 0, dout, dout * negative_slope)
 
@@ -139,7 +138,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def sigmoid_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Gradient of ``sigmoid`` from its OUTPUT ``out = sigmoid(x)``: ``dout * out * (1 - out)``."""
-    check_array(out, "out")
+    check_array(out, "out", finite=False)
     _check_dout(dout, out)
     return dout * ((1 - out) * out)
 
@@ -152,7 +151,7 @@ def tanh(x: np.ndarray) -> np.ndarray:
 
 def tanh_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Gradient of ``tanh`` from its OUTPUT ``out = tanh(x)``: ``dout * (1 - out**2)``."""
-    check_array(out, "out")
+    check_array(out, "out", finite=False)
     _check_dout(dout, out)
     return dout * (1 - out * out)
 
@@ -173,7 +172,7 @@ def softmax_backward(dout: np.ndarray, out: np.ndarray, axis: int = -1) -> np.nd
 
     This is the Jacobian-vector product ``(diag(s) - s s^T) dout`` without forming the Jacobian.
     """
-    check_array(out, "out")
+    check_array(out, "out", finite=False)
     _check_dout(dout, out)
     return out * (dout - (dout * out).sum(axis=axis, keepdims=True))
 
@@ -186,8 +185,8 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def log_softmax_backward(dout: np.ndarray, out: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Gradient of ``log_softmax`` from its OUTPUT: ``dout - softmax(x) * sum(dout)`` along ``axis``."""
-    check_array(out, "out")
+    """Gradient of ``log_softmax`` from its OUTPUT: ``dout - exp(out) * sum(dout)`` on ``axis``."""
+    check_array(out, "out", finite=False)
     _check_dout(dout, out)
     return dout - np.exp(out) * dout.sum(axis=axis, keepdims=True)
 
@@ -212,9 +211,9 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     cache : tuple ``(x, weight, has_bias)`` for ``linear_backward``
     """
     check_array(weight, "weight", ndim=2)
-    check_array(x, "input", ndim=2)
+    check_array(x, "input", ndim=2, finite=False)
     check_same_dtype(x, weight.dtype, "input")
-    check_array(x, "input", shape=(None, weight.shape[1]))
+    check_array(x, "input", shape=(None, weight.shape[1]))  # and finite
     out = x @ weight.T
     if bias is not None:
         check_array(bias, "bias", dtype=weight.dtype, shape=(weight.shape[0],))
@@ -292,12 +291,13 @@ def _col2im(dcols: np.ndarray, padded_nhwc_shape, kernel, stride, out_hw) -> np.
     """
     n, hp, wp, c = padded_nhwc_shape
     kh, kw = kernel
-    d6 = dcols.reshape(n, out_hw[0], out_hw[1], kh, kw, c)
+    (sh, sw), (ho, wo) = stride, out_hw
+    d6 = dcols.reshape(n, ho, wo, kh, kw, c)
     dx = np.zeros(padded_nhwc_shape, dtype=dcols.dtype)
-    dx_hw_last = dx.transpose(0, 3, 1, 2)  # view (N, C, Hp, Wp), so _tap slices H and W
     for p in range(kh):  # a loop over kernel offsets, not over pixels
         for q in range(kw):
-            _tap(dx_hw_last, p, q, stride, out_hw)[...] += d6[:, :, :, p, q, :].transpose(0, 3, 1, 2)
+            rows, cols = slice(p, p + sh * (ho - 1) + 1, sh), slice(q, q + sw * (wo - 1) + 1, sw)
+            dx[:, rows, cols, :] += d6[:, :, :, p, q, :]
     return dx
 
 
@@ -325,16 +325,16 @@ def conv2d_forward(
     cache : tuple for ``conv2d_backward`` (holds the im2col matrix, ``N*Ho*Wo*kH*kW*C`` values)
     """
     check_array(weight, "weight", ndim=4)
-    check_array(x, "input", ndim=4)
+    check_array(x, "input", ndim=4, finite=False)
     check_same_dtype(x, weight.dtype, "input")
     o, c, kh, kw = weight.shape
-    check_array(x, "input", shape=(None, c, None, None))
+    check_array(x, "input", shape=(None, c, None, None))  # and finite
     stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
     out_hw = _check_spatial(x.shape, (kh, kw), stride, padding, "conv2d")
     if bias is not None:
         check_array(bias, "bias", dtype=weight.dtype, shape=(o,))
 
-    x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free when x is already NHWC in memory
+    x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free if x is NHWC in memory
     if padding != (0, 0):
         pads = ((0, 0), (padding[0], padding[0]), (padding[1], padding[1]), (0, 0))
         x_nhwc = np.pad(x_nhwc, pads)
@@ -388,7 +388,7 @@ def conv2d_backward(dout: np.ndarray, cache):
 
 
 def pool2d_output_size(size: int, kernel: int, stride: int) -> int:
-    """Output length along one axis of a pooling without padding: ``(size - kernel) // stride + 1``."""
+    """Output length along one axis of an unpadded pooling: ``(size - kernel) // stride + 1``."""
     return (size - kernel) // stride + 1
 
 
@@ -429,22 +429,29 @@ def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None):
     Returns
     -------
     out : (N, C, Ho, Wo) with ``Ho = (H - kH) // sH + 1``
-    cache : ``(x_shape, argmax, kernel, stride, dtype)`` where ``argmax`` (N, C, Ho, Wo) is the flat
+    cache : ``(x, argmax, kernel, stride)`` where ``argmax`` (N, C, Ho, Wo) is the flat
         index ``p*kW + q`` of the maximum in each window. Ties go to the FIRST maximum in
         row-major order, as in torch, so the gradient is routed to the same element.
     """
     kernel, stride, out_hw = _pool_args(x, kernel_size, stride, "maxpool2d")
     windows = _pool_windows(x, kernel, stride, out_hw)
-    # Scan the kH*kW kernel offsets (4 for a 2x2 window), each a strided view over all windows;
-    # a strict ">" keeps the first maximum on ties.
-    out = np.copy(windows[..., 0, 0], order="K")
-    argmax = np.zeros(out.shape, dtype=np.min_scalar_type(kernel[0] * kernel[1]))
+    # Scan the kH*kW kernel offsets (4 for a 2x2 window), each a strided view over all windows.
+    # A strict ">" keeps the first maximum on ties. Offsets come in increasing order, so the
+    # argmax is the largest k that beat the running maximum: np.maximum records it branch-free
+    # (a masked copy, np.copyto(..., where=), is several times slower on random masks).
+    out = np.copy(windows[..., 0, 0], order="K")  # order K: keep x's memory layout
+    argmax = np.zeros_like(out, dtype=np.min_scalar_type(kernel[0] * kernel[1]))
     for k in range(1, kernel[0] * kernel[1]):
         candidate = windows[..., k // kernel[1], k % kernel[1]]
         better = candidate > out
-        np.copyto(out, candidate, where=better)
-        np.copyto(argmax, k, where=better)
-    return out, (x.shape, argmax, kernel, stride, x.dtype)
+        np.maximum(out, candidate, out=out)
+        np.maximum(argmax, better * argmax.dtype.type(k), out=argmax)
+    return out, (x, argmax, kernel, stride)
+
+
+def _non_overlapping(kernel, stride) -> bool:
+    """True when no input pixel lies in two windows, so backward can write instead of add."""
+    return stride[0] >= kernel[0] and stride[1] >= kernel[1]
 
 
 def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
@@ -453,20 +460,24 @@ def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
     dout : (N, C, Ho, Wo); returns dx : (N, C, H, W). Elements that are no window's maximum get
     0; an element that is the maximum of several overlapping windows gets the sum.
     """
-    x_shape, argmax, kernel, stride, dtype = cache
-    check_array(dout, "dout", dtype=dtype, shape=argmax.shape, finite=False)
-    dx = np.zeros(x_shape, dtype=dout.dtype)
+    x, argmax, kernel, stride = cache
+    check_array(dout, "dout", dtype=x.dtype, shape=argmax.shape, finite=False)
+    dx = np.zeros_like(x)  # zeros_like keeps x's memory layout, so dx matches x for the next step
     out_hw = argmax.shape[2:]
+    write = _non_overlapping(kernel, stride)
     for k in range(kernel[0] * kernel[1]):  # a loop over kernel offsets, not pixels
-        p, q = divmod(k, kernel[1])
-        _tap(dx, p, q, stride, out_hw)[...] += np.where(argmax == k, dout, 0)
+        tap = _tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)
+        if write:  # each pixel in one window at most: write straight into dx
+            np.multiply(dout, argmax == k, out=tap)
+        else:  # overlapping windows: a pixel collects the gradient of every window it tops
+            tap += dout * (argmax == k)
     return dx
 
 
 def avgpool2d_forward(x: np.ndarray, kernel_size, stride=None):
     """Average pooling without padding, as ``torch.nn.functional.avg_pool2d``.
 
-    x : (N, C, H, W); returns out : (N, C, Ho, Wo) and cache ``(x_shape, kernel, stride, dtype)``.
+    x : (N, C, H, W); returns out : (N, C, Ho, Wo) and cache ``(x, kernel, stride)``.
     """
     kernel, stride, out_hw = _pool_args(x, kernel_size, stride, "avgpool2d")
     windows = _pool_windows(x, kernel, stride, out_hw)
@@ -474,7 +485,7 @@ def avgpool2d_forward(x: np.ndarray, kernel_size, stride=None):
     for k in range(1, kernel[0] * kernel[1]):  # sum over the kernel offsets
         out += windows[..., k // kernel[1], k % kernel[1]]
     out /= kernel[0] * kernel[1]
-    return out, (x.shape, kernel, stride, x.dtype)
+    return out, (x, kernel, stride)
 
 
 def avgpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
@@ -482,12 +493,17 @@ def avgpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
 
     dout : (N, C, Ho, Wo); returns dx : (N, C, H, W).
     """
-    x_shape, kernel, stride, dtype = cache
-    n, c, h, w = x_shape
-    out_hw = (pool2d_output_size(h, kernel[0], stride[0]), pool2d_output_size(w, kernel[1], stride[1]))
-    check_array(dout, "dout", dtype=dtype, shape=(n, c) + out_hw, finite=False)
+    x, kernel, stride = cache
+    n, c, h, w = x.shape
+    out_hw = tuple(pool2d_output_size(*args) for args in zip((h, w), kernel, stride))
+    check_array(dout, "dout", dtype=x.dtype, shape=(n, c) + out_hw, finite=False)
     share = dout / (kernel[0] * kernel[1])
-    dx = np.zeros(x_shape, dtype=dout.dtype)
+    dx = np.zeros_like(x)  # keeps x's memory layout
+    write = _non_overlapping(kernel, stride)
     for k in range(kernel[0] * kernel[1]):  # a loop over kernel offsets, not pixels
-        _tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)[...] += share
+        tap = _tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)
+        if write:
+            tap[...] = share
+        else:
+            tap += share
     return dx

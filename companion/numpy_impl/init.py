@@ -87,7 +87,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def calculate_fan_in_and_fan_out(shape) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight of ``shape = (out, in, *kernel)``, as torch computes them."""
+    """``(fan_in, fan_out)`` of a weight of shape ``(out, in, *kernel)``, as torch computes them."""
     shape = tuple(shape)
     if len(shape) < 2:
         raise ValueError(
@@ -110,7 +110,9 @@ def _target(array, rng) -> np.ndarray:
         )
     data = array.data if isinstance(array, Parameter) else array
     if not isinstance(data, np.ndarray):
-        raise TypeError(f"expected a numpy.ndarray or Parameter to fill, got {type(array).__name__}")
+        raise TypeError(
+            f"expected a numpy.ndarray or Parameter to fill, got {type(array).__name__}"
+        )
     if data.dtype not in FLOAT_DTYPES:
         raise TypeError(f"the array to fill must be float32 or float64, got dtype {data.dtype}")
     return data
@@ -152,7 +154,7 @@ def xavier_uniform_(array, gain: float = 1.0, *, rng: np.random.Generator):
 
 
 def xavier_normal_(array, gain: float = 1.0, *, rng: np.random.Generator):
-    """Glorot & Bengio (2010): ``N(0, std^2)`` with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    """Glorot & Bengio (2010): ``N(0, std^2)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_target(array, rng).shape)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(array, 0.0, std, rng=rng)
@@ -166,7 +168,9 @@ def kaiming_uniform_(
     *,
     rng: np.random.Generator,
 ):
-    """He et al. (2015): ``U(-b, b)`` with ``b = gain * sqrt(3 / fan)``, ``gain = calculate_gain(nonlinearity, a)``.
+    """He et al. (2015): ``U(-b, b)`` with ``b = gain * sqrt(3 / fan)``.
+
+    ``gain = calculate_gain(nonlinearity, a)``; ``fan`` is ``fan_in`` or ``fan_out`` (``mode``).
 
     ``a`` is the negative slope of the leaky ReLU that follows (0: plain ReLU, gain sqrt(2)).
     """
@@ -183,7 +187,10 @@ def kaiming_normal_(
     *,
     rng: np.random.Generator,
 ):
-    """He et al. (2015): ``N(0, std^2)`` with ``std = gain / sqrt(fan)``, ``gain = calculate_gain(nonlinearity, a)``."""
+    """He et al. (2015): ``N(0, std^2)`` with ``std = gain / sqrt(fan)``.
+
+    ``gain = calculate_gain(nonlinearity, a)``; ``fan`` is ``fan_in`` or ``fan_out`` (``mode``).
+    """
     fan = _fan(_target(array, rng).shape, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(array, 0.0, std, rng=rng)

@@ -1,4 +1,4 @@
-"""The NumPy layers: ``Linear``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten`` and activations.
+"""The NumPy layers: ``Linear``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten``, activations.
 
 Each is a ``Module`` with the torch name, arguments, parameter names (``weight``, ``bias``) and
 layouts. The maths is in ``companion.numpy_impl.functional``; a layer only keeps the ``cache``
@@ -219,7 +219,7 @@ class MaxPool2d(_Layer):
 
 
 class AvgPool2d(_Layer):
-    """Average pooling without padding, as ``torch.nn.AvgPool2d`` (``stride`` defaults to the kernel).
+    """Average pooling without padding, as ``torch.nn.AvgPool2d`` (``stride`` defaults to kernel).
 
     Shapes: input ``(N, C, H, W)``, output ``(N, C, (H - kH) // sH + 1, (W - kW) // sW + 1)``.
     """
@@ -252,7 +252,9 @@ class Flatten(_Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_array(x, "input")
         if x.ndim < 2:
-            raise ValueError(f"Flatten input must have shape (N, ...) with 2 or more dimensions, got {x.shape}")
+            raise ValueError(
+                f"Flatten input must have shape (N, ...) with 2 or more dimensions, got {x.shape}"
+            )
         self._cache = (x.shape, x.dtype)
         return x.reshape(x.shape[0], -1)
 

@@ -38,7 +38,9 @@ def _check_pair(pred: np.ndarray, target: np.ndarray) -> None:
     """``pred`` a non-empty float array; ``target`` the same dtype and shape."""
     check_array(pred, "input")
     if pred.size == 0:
-        raise ValueError(f"input is empty (shape {pred.shape}); a mean loss needs at least one value")
+        raise ValueError(
+            f"input is empty (shape {pred.shape}); a mean loss needs at least one value"
+        )
     check_array(target, "target")
     if target.dtype != pred.dtype:
         raise TypeError(
@@ -117,7 +119,7 @@ def cross_entropy_backward(cache, dloss: float = 1.0) -> np.ndarray:
 
 
 def binary_cross_entropy_with_logits(logits: np.ndarray, targets: np.ndarray):
-    """Sigmoid + binary cross-entropy in one stable step, as torch's ``binary_cross_entropy_with_logits``.
+    """Sigmoid and binary cross-entropy in one stable step, as torch's function of that name.
 
     Per element ``l = -(y log s(x) + (1 - y) log(1 - s(x)))``, which simplifies to
     ``max(x, 0) - x*y + log1p(exp(-|x|))``: no ``exp`` of a positive number, no ``log(0)``.
@@ -155,7 +157,7 @@ def binary_cross_entropy_with_logits_backward(cache, dloss: float = 1.0) -> np.n
 
 
 class _Loss:
-    """``forward(pred, target) -> float`` keeps a cache; ``backward(dloss=1.0) -> dpred`` uses it."""
+    """``forward(pred, target) -> float`` keeps a cache that ``backward(dloss=1.0)`` uses."""
 
     _forward = None  # set by each subclass to a (loss, cache) function
     _backward = None  # and to its gradient

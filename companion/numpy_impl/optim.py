@@ -124,7 +124,7 @@ class Optimizer:
     Parameters
     ----------
     params : iterable of Parameter
-        The parameters to optimize, e.g. ``model.parameters()``. Any float dtype per parameter.
+        The parameters to optimize, e.g. ``model.parameters()``; each float32 or float64.
 
     Attributes
     ----------

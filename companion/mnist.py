@@ -1,0 +1,319 @@
+"""``python -m companion.mnist``: train the book's MNIST models from the command line.
+
+Examples::
+
+    python -m companion.mnist --model cnn --impl numpy --epochs 5 --save cnn.npz
+    python -m companion.mnist --model cnn --impl torch --load cnn.npz      # evaluate saved weights
+    python -m companion.mnist --data-dir ../shared/data --model lenet --epochs 8
+
+The data come from ``companion.data.load_mnist``: the folder given with ``--data-dir``, else
+``$COMPANION_DATA_DIR``, else the per-user cache, else a verified download of the official files.
+The command says how many training images it used (an offline folder may hold only a subset).
+
+Weights are saved as an ``.npz`` file of the model's ``state_dict`` (keys ``"0.weight"``,
+``"0.bias"``, ...; the same for both implementations) plus the model's name under
+``"__model__"``, written atomically (a temporary file, then a rename). ``load_weights`` loads such
+a file into either implementation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from companion import models
+from companion.data import FILE_NAMES, DataError, load_mnist, random_shift
+from companion.numpy_impl import build as build_numpy
+from companion.numpy_impl.module import Module
+from companion.train import evaluate, fit
+
+__all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "WeightsError"]
+
+#: The key of the ``.npz`` entry that names the model the weights belong to.
+MODEL_KEY = "__model__"
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be read, or that does not fit the model."""
+
+
+# ================================================================================================
+# Models and weights
+# ================================================================================================
+
+
+def make_model(name: str, impl: str = "numpy", *, dtype=np.float32, seed: int = 0, device=None):
+    """A fresh model ``name`` ("mlp", "cnn", "lenet") in ``impl`` ("numpy" or "torch").
+
+    The NumPy model is initialised from ``seed``; the torch model gets a copy of those same
+    weights, so both implementations start from the same point.
+    """
+    spec = models.get_spec(name)
+    model = build_numpy(spec, dtype=dtype, seed=seed)
+    if impl == "numpy":
+        return model
+    if impl != "torch":
+        raise ValueError(f"impl must be 'numpy' or 'torch', got {impl!r}")
+    from companion.torch_impl import build as build_torch, numpy_to_torch
+
+    return numpy_to_torch(model, build_torch(spec, dtype=dtype, device=device))
+
+
+def _state_dict(model) -> dict[str, np.ndarray]:
+    """The model's weights as NumPy arrays, whichever the implementation."""
+    if isinstance(model, Module):
+        return dict(model.state_dict())
+    from companion.torch_impl import torch_state_to_numpy
+
+    return dict(torch_state_to_numpy(model))
+
+
+def save_weights(model, path, *, model_name: str) -> Path:
+    """Write ``model``'s state dict to ``path`` (.npz), atomically; returns the path.
+
+    The file holds one array per parameter (the state-dict keys) and ``"__model__"``, the
+    model's name. Nothing half-written is left behind if writing fails.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"the weights file must end in .npz, got {path.name!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save weights to {path}: the folder {path.parent} "
+                                "does not exist")
+    arrays = _state_dict(model)
+    arrays[MODEL_KEY] = np.array(model_name)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_weights(path) -> tuple[str | None, dict[str, np.ndarray]]:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as err:
+        raise WeightsError(f"{path} is not a readable .npz weights file ({err})") from err
+    name = arrays.pop(MODEL_KEY, None)
+    return (None if name is None else str(name)), arrays
+
+
+def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=np.float32,
+                 device=None):
+    """Load a weights file written by ``save_weights`` into a new model of either implementation.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    model : "mlp", "cnn", "lenet" or None
+        The architecture. None: the one recorded in the file.
+    impl : "numpy" or "torch"
+    dtype : float32 or float64
+    device : torch device (torch only)
+
+    Returns
+    -------
+    The model, in training mode, holding the file's weights.
+
+    Raises
+    ------
+    WeightsError
+        The file is missing or unreadable, was saved for another model, or its arrays do not
+        fit the model (missing or unexpected keys, wrong shapes).
+    """
+    saved_name, state = _read_weights(path)
+    name = model or saved_name
+    if name is None:
+        raise WeightsError(f"{path} does not say which model it holds; pass model=")
+    if saved_name is not None and model is not None and saved_name != model:
+        raise WeightsError(f"{path} holds weights of the model {saved_name!r}, not {model!r}")
+    net = make_model(name, impl, dtype=dtype, device=device)
+    try:
+        if impl == "numpy":
+            net.load_state_dict(state)
+        else:
+            from companion.torch_impl import numpy_to_torch
+
+            numpy_to_torch(state, net)
+    except (KeyError, ValueError, TypeError) as err:
+        message = err.args[0] if err.args else str(err)
+        raise WeightsError(f"{path} does not fit the model {name!r}: {message}") from None
+    return net
+
+
+# ================================================================================================
+# The command line
+# ================================================================================================
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m companion.mnist``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m companion.mnist",
+        description="Train one of the book's MNIST models (NumPy reference or torch twin), "
+                    "report its test accuracy, and save its weights.",
+        epilog="Data: --data-dir, else $COMPANION_DATA_DIR, else the per-user cache, else a "
+               "verified download of the official files.",
+    )
+    parser.add_argument("--model", choices=sorted(models.MODELS), default="cnn",
+                        help="the architecture (default: cnn, the source's Keras CNN)")
+    parser.add_argument("--impl", choices=["numpy", "torch"], default="numpy",
+                        help="the NumPy reference or its torch twin (default: numpy)")
+    parser.add_argument("--epochs", type=_positive_int, default=5, help="default: 5")
+    parser.add_argument("--batch-size", type=_positive_int, default=128, help="default: 128")
+    parser.add_argument("--lr", type=_positive_float, default=1e-3,
+                        help="Adam's learning rate in the first epoch (default: 1e-3)")
+    parser.add_argument("--lr-decay", type=_positive_float, default=1.0,
+                        help="multiply the learning rate by this after each epoch (default: 1)")
+    parser.add_argument("--augment", type=_non_negative_int, default=0, metavar="PIXELS",
+                        help="shift training images randomly by up to this many pixels "
+                             "(default: 0, no augmentation)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="initial weights, batch order, validation split (default: 0)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="a folder holding the four MNIST IDX files (or mnist/ with them)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="default: float32")
+    parser.add_argument("--validation", type=_non_negative_int, default=0, metavar="N",
+                        help="hold out N training images for validation curves (default: 0)")
+    parser.add_argument("--save", type=Path, metavar="PATH.npz", help="save the weights here")
+    parser.add_argument("--load", type=Path, metavar="PATH.npz",
+                        help="evaluate saved weights on the test set instead of training")
+    parser.add_argument("--device", help="torch device, e.g. cpu or cuda (torch only; "
+                                         "default: CUDA when present)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def _check_arguments(parser, args) -> None:
+    if args.device is not None and args.impl != "torch":
+        parser.error("--device applies to --impl torch only")
+    if args.save is not None and args.save.suffix != ".npz":
+        parser.error(f"--save must name a .npz file, got {str(args.save)!r}")
+    if args.load is not None and args.save is not None:
+        parser.error("--load evaluates saved weights; it does not train, so --save has nothing "
+                     "new to save")
+
+
+def _check_data_dir(folder: Path) -> str | None:
+    """A message when ``folder`` cannot hold MNIST; None when it may."""
+    names = ", ".join(FILE_NAMES.values())
+    if not folder.is_dir():
+        return (f"the data folder {folder} does not exist. It should hold the four MNIST "
+                f"files ({names}; gzipped or not), directly or in a subfolder mnist/.")
+    for place in (folder, folder / "mnist"):
+        for name in FILE_NAMES.values():
+            if (place / name).is_file() or (place / name.removesuffix(".gz")).is_file():
+                return None
+    return (f"the data folder {folder} holds none of the MNIST files. It should hold the four "
+            f"files ({names}; gzipped or not), directly or in a subfolder mnist/.")
+
+
+def _error(message: str) -> int:
+    print(f"python -m companion.mnist: error: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv=None) -> int:
+    """Run the command; returns the exit status (0 success, 1 error; bad arguments exit 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_arguments(parser, args)
+    dtype = np.dtype(args.dtype)
+
+    if args.data_dir is not None:
+        problem = _check_data_dir(args.data_dir)
+        if problem:
+            return _error(problem)
+    try:
+        data = load_mnist(args.data_dir, validation_size=args.validation, seed=args.seed,
+                          dtype=dtype, progress=False if args.no_progress else None)
+    except DataError as err:
+        return _error(str(err))
+    print(data.summary())
+
+    try:
+        if args.load is not None:
+            model = load_weights(args.load, model=args.model, impl=args.impl, dtype=dtype,
+                                 device=args.device)
+            print(f"loaded {args.model} weights from {args.load} into the {args.impl} model")
+        else:
+            model = _train(args, data, dtype)
+    except (WeightsError, ValueError, RuntimeError) as err:
+        return _error(str(err))
+
+    test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+    print(f"test accuracy: {100 * test_acc:.2f}% (loss {test_loss:.4f}) on "
+          f"{data.n_test:,} test images; {args.model}, {args.impl}, {args.dtype}, "
+          f"trained on {data.n_train:,} images")
+    if args.save is not None:
+        try:
+            save_weights(model, args.save, model_name=args.model)
+        except OSError as err:
+            return _error(f"cannot save the weights: {err}")
+        print(f"saved weights to {args.save}")
+    return 0
+
+
+def _train(args, data, dtype):
+    model = make_model(args.model, args.impl, dtype=dtype, seed=args.seed, device=args.device)
+    augment = functools.partial(random_shift, max_shift=args.augment) if args.augment else None
+    print(f"training {args.model} ({args.impl}, {args.dtype}) for {args.epochs} epoch(s), "
+          f"batch size {args.batch_size}, Adam lr {args.lr:g}, decay {args.lr_decay:g}/epoch"
+          + (f", random shifts up to {args.augment} px" if augment else ""))
+    start = time.perf_counter()
+    fit(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        lr_decay=args.lr_decay, seed=args.seed, augment=augment,
+        progress=not args.no_progress,
+        on_epoch_end=lambda epoch, history: print(history.epoch_line(epoch), flush=True))
+    print(f"trained in {time.perf_counter() - start:.1f} s")
+    return model
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Figures of the MNIST project (chapter 8): training curves, confusion matrix, mistakes, filters.
+
+Every function draws one small figure with ``matplotlib.pyplot`` and returns it; a notebook cell
+ends with ``plt.show()`` so that the figure appears once, as a PNG. Inputs are checked first.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from companion._checks import check_array, check_labels
+
+__all__ = [
+    "plot_histories",
+    "plot_step_losses",
+    "plot_confusion_matrix",
+    "plot_misclassified",
+    "plot_filters",
+]
+
+#: Resolution of the book's figures: small PNGs keep the repository small.
+DPI = 90
+
+
+def _pyplot():
+    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
+
+    return plt
+
+
+def _check_histories(histories) -> Mapping:
+    if not isinstance(histories, Mapping) or not histories:
+        raise TypeError("histories must be a non-empty dict {label: History}, "
+                        f"got {type(histories).__name__}")
+    for label, h in histories.items():
+        if not hasattr(h, "train_loss") or not h.train_loss:
+            raise ValueError(f"histories[{label!r}] must be a History with at least one epoch")
+    return histories
+
+
+def plot_histories(histories, *, title: str = ""):
+    """Loss (left) and accuracy (right) per epoch of several runs on one pair of axes.
+
+    Parameters
+    ----------
+    histories : dict {label: companion.train.History}
+        E.g. ``{"NumPy": h_np, "torch": h_torch}``. Training curves are solid, validation curves
+        dashed, one colour per run.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    _check_histories(histories)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=DPI)
+    for i, (label, h) in enumerate(histories.items()):
+        colour = f"C{i}"
+        epochs = np.arange(1, h.epochs + 1)
+        ax_loss.plot(epochs, h.train_loss, "-o", color=colour, ms=3, label=f"{label} train")
+        ax_acc.plot(epochs, 100 * np.asarray(h.train_acc), "-o", color=colour, ms=3,
+                    label=f"{label} train")
+        if h.val_loss:
+            val_epochs = epochs[-len(h.val_loss):]
+            ax_loss.plot(val_epochs, h.val_loss, "--s", color=colour, ms=3,
+                         label=f"{label} validation")
+            ax_acc.plot(val_epochs, 100 * np.asarray(h.val_acc), "--s", color=colour, ms=3,
+                        label=f"{label} validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax_acc.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_step_losses(histories, *, smooth: int = 1, title: str = ""):
+    """The loss of every training step of several runs (optionally a moving average).
+
+    Parameters
+    ----------
+    histories : dict {label: History}
+    smooth : int >= 1
+        Width of the moving average drawn (1: the raw per-step losses).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    _check_histories(histories)
+    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
+        raise ValueError(f"smooth must be an int >= 1, got {smooth!r}")
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=DPI)
+    for label, h in histories.items():
+        losses = np.asarray(h.step_loss, dtype=np.float64)
+        if smooth > 1 and len(losses) >= smooth:
+            losses = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(np.arange(len(losses)) + (smooth if smooth > 1 else 1), losses, label=label, lw=1)
+    ax.set(xlabel="training step", ylabel="training loss", yscale="log", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(matrix: np.ndarray, *, classes=None, title: str = ""):
+    """A confusion matrix as a heat map with the counts written in.
+
+    Parameters
+    ----------
+    matrix : (C, C) integer array
+        ``matrix[i, j]``: samples of true class ``i`` predicted as ``j``
+        (``companion.train.confusion_matrix``).
+    classes : sequence of str, optional
+        Class names (default ``0 .. C-1``).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if not isinstance(matrix, np.ndarray) or matrix.dtype.kind not in "iu":
+        raise TypeError("matrix must be a numpy array of integer counts")
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be square (C, C), got {matrix.shape}")
+    c = matrix.shape[0]
+    classes = [str(i) for i in range(c)] if classes is None else [str(k) for k in classes]
+    if len(classes) != c:
+        raise ValueError(f"classes must name the {c} classes, got {len(classes)} names")
+    fig, ax = plt.subplots(figsize=(5, 4.4), dpi=DPI)
+    # A log colour scale, so that the few errors off the diagonal are visible at all.
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    threshold = np.log1p(matrix).max() / 2
+    for i in range(c):  # ten rows: writing the counts is not a hot loop
+        for j in range(c):
+            if matrix[i, j]:
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if np.log1p(matrix[i, j]) > threshold else "black")
+    ax.set(xticks=range(c), yticks=range(c), xticklabels=classes, yticklabels=classes,
+           xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, *,
+                       max_images: int = 24, columns: int = 8, title: str = ""):
+    """A grid of images the model got wrong, each titled ``true -> predicted``.
+
+    Parameters
+    ----------
+    images : (N, 1, H, W) or (N, H, W) float array
+        All the images (e.g. the test set); only the wrong ones are drawn.
+    y_true, y_pred : (N,) integer arrays
+    max_images : int
+        Draw at most this many (the first ones, in data order).
+    columns : int
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    check_array(images, "images", ndim=(3, 4))
+    if images.ndim == 4:
+        images = images[:, 0]
+    check_labels(y_true, "y_true", int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1,
+                 len(images))
+    check_labels(y_pred, "y_pred", int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1,
+                 len(images))
+    wrong = np.flatnonzero(y_true != y_pred)[:max_images]
+    rows = max(1, -(-len(wrong) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.95, rows * 1.15), dpi=DPI,
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), wrong):
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_filters(weight: np.ndarray, *, columns: int = 8, title: str = ""):
+    """The filters of a first convolution layer, one small image each.
+
+    Parameters
+    ----------
+    weight : (O, 1, kH, kW) float array
+        E.g. ``model[0].weight.data``. Each filter gets its own symmetric colour scale (red
+        positive, blue negative), since only its pattern matters.
+    columns : int
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    check_array(weight, "weight", ndim=4)
+    if weight.shape[1] != 1:
+        raise ValueError(f"weight must have one input channel (O, 1, kH, kW), got {weight.shape}")
+    o = weight.shape[0]
+    columns = min(columns, o)
+    rows = -(-o // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8 + 0.4), dpi=DPI,
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for k, ax in enumerate(axes.ravel()[:o]):
+        scale = float(np.abs(weight[k, 0]).max()) or 1.0
+        ax.imshow(weight[k, 0], cmap="RdBu_r", vmin=-scale, vmax=scale)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

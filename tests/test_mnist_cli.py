@@ -1,0 +1,199 @@
+"""``python -m companion.mnist``: train, save, reload into both implementations; clear errors.
+
+Everything runs on a tiny generated MNIST folder (200 random training images, 50 test images in
+tmp_path), so the tests take seconds and need neither the real data nor a network.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from companion.data import FILE_NAMES, write_idx
+from companion.mnist import WeightsError, load_weights, main, save_weights
+from companion.train import predict
+
+N_TRAIN, N_TEST = 200, 50
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """No $COMPANION_DATA_DIR, an empty cache: only the folder a test names counts."""
+    monkeypatch.delenv("COMPANION_DATA_DIR", raising=False)
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path):
+    """A folder with the four MNIST files holding random 28x28 images and labels."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train_images": rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, N_TRAIN, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, N_TEST, dtype=np.uint8),
+    }
+    for role, array in arrays.items():
+        write_idx(folder / FILE_NAMES[role], array)
+    return folder, arrays
+
+
+def _test_images(arrays, dtype=np.float32):
+    return (arrays["test_images"][:, None] / np.float32(255)).astype(dtype)
+
+
+@pytest.mark.parametrize("model", ["mlp", "lenet"])
+def test_train_save_and_reload_into_both_implementations(tiny_mnist, tmp_path, capsys, model):
+    folder, arrays = tiny_mnist
+    weights = tmp_path / f"{model}.npz"
+    status = main(["--model", model, "--impl", "numpy", "--epochs", "1", "--batch-size", "50",
+                   "--data-dir", str(folder), "--save", str(weights), "--no-progress"])
+    out = capsys.readouterr().out
+    assert status == 0, f"main returned {status}; output:\n{out}"
+    assert "200 training images" in out, f"the summary does not state the training-set size:\n{out}"
+    assert "test accuracy:" in out and "epoch 1:" in out, f"missing report lines:\n{out}"
+    assert weights.is_file(), f"no weights file written at {weights}"
+    assert not list(tmp_path.glob(".*.part")), "a temporary file was left behind"
+
+    x = _test_images(arrays)
+    np_model = load_weights(weights, impl="numpy")
+    t_model = load_weights(weights, impl="torch", device="cpu")
+    logits_np = predict(np_model, x, logits=True)
+    logits_t = predict(t_model, x, logits=True)
+    # float32 on both sides, the same weights: the logits differ only by summation order.
+    np.testing.assert_allclose(logits_np, logits_t, rtol=1e-4, atol=1e-5,
+                               err_msg=f"{model}: NumPy and torch logits of the reloaded weights")
+    assert np.array_equal(logits_np.argmax(1), logits_t.argmax(1)), \
+        f"{model}: reloaded NumPy and torch models predict different labels"
+
+
+def test_saved_weights_are_the_trained_weights_and_load_in_float64(tiny_mnist, tmp_path, capsys):
+    folder, arrays = tiny_mnist
+    weights = tmp_path / "mlp.npz"
+    assert main(["--model", "mlp", "--impl", "torch", "--device", "cpu", "--epochs", "1",
+                 "--data-dir", str(folder), "--save", str(weights), "--no-progress"]) == 0
+    with np.load(weights) as f:
+        keys = sorted(f.files)
+        assert str(f["__model__"]) == "mlp", "the file does not record its model"
+    assert keys == ["0.bias", "0.weight", "2.bias", "2.weight", "__model__"], \
+        f"weights file keys {keys} are not the state-dict keys"
+    m64 = load_weights(weights, impl="numpy", dtype=np.float64)
+    assert m64.parameters()[0].dtype == np.float64, "float64 load gave another dtype"
+    # --load evaluates the saved weights: the same accuracy line as after training
+    trained = capsys.readouterr().out.splitlines()
+    assert main(["--model", "mlp", "--impl", "numpy", "--load", str(weights),
+                 "--data-dir", str(folder), "--no-progress"]) == 0
+    reloaded = capsys.readouterr().out
+    acc_trained = [line for line in trained if line.startswith("test accuracy:")][0].split()[2]
+    acc_reloaded = [line for line in reloaded.splitlines()
+                    if line.startswith("test accuracy:")][0].split()[2]
+    assert acc_trained == acc_reloaded, \
+        f"accuracy after training {acc_trained} differs from the reloaded weights' {acc_reloaded}"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--model", "resnet"], "invalid choice: 'resnet'"),
+    (["--epochs", "-1"], "expected a positive integer, got -1"),
+    (["--epochs", "0"], "expected a positive integer, got 0"),
+    (["--batch-size", "0"], "expected a positive integer, got 0"),
+    (["--lr", "-0.1"], "expected a finite number > 0"),
+    (["--dtype", "float16"], "invalid choice: 'float16'"),
+    (["--impl", "numpy", "--device", "cuda"], "--device applies to --impl torch only"),
+    (["--save", "weights.txt"], "must name a .npz file"),
+])
+def test_bad_arguments_exit_2_with_a_message(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, f"{argv}: exit code {exc.value.code}, expected 2"
+    assert expected in err, f"{argv}: message {err!r} lacks {expected!r}"
+
+
+def test_help_exits_0_and_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    for option in ("--model", "--impl", "--epochs", "--data-dir", "--save", "--load", "--dtype"):
+        assert option in out, f"--help does not mention {option}"
+
+
+def test_missing_data_folder_gives_a_clean_error(tmp_path, capsys):
+    missing = tmp_path / "no-such-folder"
+    status = main(["--data-dir", str(missing), "--epochs", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1, f"exit status {status}, expected 1"
+    assert str(missing) in err and "does not exist" in err, f"unclear message: {err!r}"
+    assert "train-images-idx3-ubyte.gz" in err, f"the message does not say what to put there: {err!r}"
+    assert "Traceback" not in err
+
+
+def test_empty_data_folder_gives_a_clean_error(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    status = main(["--data-dir", str(empty), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1 and str(empty) in err and "none of the MNIST files" in err, err
+
+
+def test_incomplete_data_folder_names_the_missing_files(tiny_mnist, capsys):
+    folder, _ = tiny_mnist
+    (folder / FILE_NAMES["test_labels"]).unlink()
+    status = main(["--data-dir", str(folder), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1 and "t10k-labels-idx1-ubyte.gz" in err, err
+
+
+def test_weights_of_another_model_are_refused(tiny_mnist, tmp_path, capsys):
+    folder, _ = tiny_mnist
+    weights = tmp_path / "mlp.npz"
+    save_weights(load_weights_free("mlp"), weights, model_name="mlp")
+    status = main(["--model", "lenet", "--load", str(weights), "--data-dir", str(folder),
+                   "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1 and "holds weights of the model 'mlp', not 'lenet'" in err, err
+    with pytest.raises(WeightsError, match="not 'cnn'"):
+        load_weights(weights, model="cnn", impl="torch", device="cpu")
+
+
+def test_weights_that_do_not_fit_are_refused(tmp_path):
+    state = load_weights_free("mlp").state_dict()
+    state["0.weight"] = state["0.weight"][:, :100]  # wrong shape
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **state, __model__=np.array("mlp"))
+    with pytest.raises(WeightsError, match=r"does not fit the model 'mlp'.*0\.weight"):
+        load_weights(bad, impl="numpy")
+    with pytest.raises(WeightsError, match=r"does not fit the model 'mlp'.*0\.weight"):
+        load_weights(bad, impl="torch", device="cpu")
+    nameless = tmp_path / "nameless.npz"
+    np.savez(nameless, **{"0.weight": np.zeros(3)})
+    with pytest.raises(WeightsError, match="pass model="):
+        load_weights(nameless)
+    with pytest.raises(WeightsError, match="missing keys"):
+        load_weights(nameless, model="mlp")
+    with pytest.raises(WeightsError, match="does not exist"):
+        load_weights(tmp_path / "absent.npz")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file")
+    with pytest.raises(WeightsError, match="not a readable .npz"):
+        load_weights(garbage)
+
+
+def load_weights_free(name):
+    """A freshly initialised NumPy model (float32), to save without training."""
+    from companion.mnist import make_model
+
+    return make_model(name, "numpy")
+
+
+def test_torch_module_is_untouched_by_numpy_runs():
+    # make_model('torch') copies the NumPy initial weights: both start from the same point
+    from companion.mnist import make_model
+
+    np_model = make_model("lenet", "numpy", seed=3)
+    t_model = make_model("lenet", "torch", seed=3, device="cpu")
+    for name, tensor in t_model.state_dict().items():
+        assert np.array_equal(tensor.numpy(), np_model.state_dict()[name]), \
+            f"torch {name} differs from the NumPy initial weights"
+    assert next(t_model.parameters()).dtype == torch.float32
