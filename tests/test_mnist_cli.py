@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from companion.data import FILE_NAMES, write_idx
-from companion.mnist import WeightsError, load_weights, main, save_weights
+from companion.mnist import WeightsError, load_weights, main, make_model, save_weights
 from companion.train import predict
 
 N_TRAIN, N_TEST = 200, 50
@@ -148,7 +148,7 @@ def test_incomplete_data_folder_names_the_missing_files(tiny_mnist, capsys):
 def test_weights_of_another_model_are_refused(tiny_mnist, tmp_path, capsys):
     folder, _ = tiny_mnist
     weights = tmp_path / "mlp.npz"
-    save_weights(load_weights_free("mlp"), weights, model_name="mlp")
+    save_weights(_fresh_model("mlp"), weights, model_name="mlp")
     status = main(["--model", "lenet", "--load", str(weights), "--data-dir", str(folder),
                    "--no-progress"])
     err = capsys.readouterr().err
@@ -158,7 +158,7 @@ def test_weights_of_another_model_are_refused(tiny_mnist, tmp_path, capsys):
 
 
 def test_weights_that_do_not_fit_are_refused(tmp_path):
-    state = load_weights_free("mlp").state_dict()
+    state = _fresh_model("mlp").state_dict()
     state["0.weight"] = state["0.weight"][:, :100]  # wrong shape
     bad = tmp_path / "bad.npz"
     np.savez(bad, **state, __model__=np.array("mlp"))
@@ -180,17 +180,12 @@ def test_weights_that_do_not_fit_are_refused(tmp_path):
         load_weights(garbage)
 
 
-def load_weights_free(name):
+def _fresh_model(name):
     """A freshly initialised NumPy model (float32), to save without training."""
-    from companion.mnist import make_model
-
     return make_model(name, "numpy")
 
 
-def test_torch_module_is_untouched_by_numpy_runs():
-    # make_model('torch') copies the NumPy initial weights: both start from the same point
-    from companion.mnist import make_model
-
+def test_make_model_gives_both_implementations_the_same_initial_weights():
     np_model = make_model("lenet", "numpy", seed=3)
     t_model = make_model("lenet", "torch", seed=3, device="cpu")
     for name, tensor in t_model.state_dict().items():

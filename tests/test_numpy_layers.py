@@ -39,7 +39,9 @@ def away_from_zero(rng, shape):
 
 
 def distinct_values(rng, shape):
-    return rng.permutation(np.arange(np.prod(shape), dtype=np.float64)).reshape(shape) * 0.1
+    """A shuffled grid of values 0.01 apart, centred on 0 (no ties near the 1e-6 step)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) - n / 2).reshape(shape) * 0.01
 
 
 # name -> (factory(dtype, rng) -> (numpy layer, torch layer), input shape, input maker)

@@ -191,7 +191,7 @@ def test_accuracy_and_confusion_matrix():
     assert cm.sum() == 6 and np.trace(cm) == 4
     with pytest.raises(ValueError, match="must lie in"):
         confusion_matrix(y_true, np.array([0, 1, 2, 3, 0, 0]), num_classes=3)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="of one shape"):
         accuracy(y_true, y_pred[:3])
 
 

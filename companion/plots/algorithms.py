@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
+DPI = 80
 
 
 def _pyplot():
@@ -205,7 +205,7 @@ def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
     plt = _pyplot()
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.6 * nrows), dpi=DPI,
                              squeeze=False)
-    levels = np.linspace(0.0, 1.0, 11)
+    levels = np.linspace(0.0, 1.0, 6)
     for i, ax in enumerate(axes.ravel()):  # one panel per snapshot: a handful at most
         ax.set_xticks([])
         ax.set_yticks([])

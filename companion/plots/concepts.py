@@ -80,13 +80,13 @@ def plot_shift_equivariance(image, shifted, feature, shifted_feature, *, shift):
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(9, 2.6), dpi=DPI)
-    low = min(feature.min(), shifted_feature.min())
-    high = max(feature.max(), shifted_feature.max())
+    # One scale, symmetric about 0 so that 0 is white, for both feature maps.
+    limit = float(max(np.abs(feature).max(), np.abs(shifted_feature).max()))
     panels = (
         (image, "input", "gray_r", None),
         (shifted, f"input moved {down} down, {right} right", "gray_r", None),
-        (feature, "conv output", "RdBu_r", (low, high)),
-        (shifted_feature, "conv output of moved input", "RdBu_r", (low, high)),
+        (feature, "conv output", "RdBu_r", (-limit, limit)),
+        (shifted_feature, "conv output of moved input", "RdBu_r", (-limit, limit)),
     )
     for ax, (array, title, cmap, limits) in zip(axes, panels):
         vmin, vmax = limits if limits else (None, None)
