@@ -31,10 +31,12 @@ import numpy as np
 from companion import models
 from companion.data import FILE_NAMES, DataError, load_mnist, random_shift
 from companion.numpy_impl import build as build_numpy
+from companion.numpy_impl import init
 from companion.numpy_impl.module import Module
 from companion.train import evaluate, fit
 
-__all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "WeightsError"]
+__all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "keras_init_",
+           "WeightsError"]
 
 #: The key of the ``.npz`` entry that names the model the weights belong to.
 MODEL_KEY = "__model__"
@@ -49,14 +51,40 @@ class WeightsError(ValueError):
 # ================================================================================================
 
 
-def make_model(name: str, impl: str = "numpy", *, dtype=np.float32, seed: int = 0, device=None):
+#: The initialisations ``make_model`` offers.
+INITS = ("keras", "torch")
+
+
+def keras_init_(model, rng: np.random.Generator):
+    """Initialise a NumPy model as Keras does by default, in place: Glorot-uniform weights
+    (``companion.numpy_impl.init.xavier_uniform_``) and zero biases.
+
+    The source's models are Keras models, so this is the starting point its numbers came from.
+    Layers are visited in order, each weight drawn from ``rng`` in turn.
+    """
+    for layer in model:  # a dozen layers at most; only Linear and Conv2d have weights
+        if getattr(layer, "weight", None) is not None:
+            init.xavier_uniform_(layer.weight, rng=rng)
+            if layer.bias is not None:
+                init.zeros_(layer.bias)
+    return model
+
+
+def make_model(name: str, impl: str = "numpy", *, dtype=np.float32, seed: int = 0, device=None,
+               init_scheme: str = "keras"):
     """A fresh model ``name`` ("mlp", "cnn", "lenet") in ``impl`` ("numpy" or "torch").
 
-    The NumPy model is initialised from ``seed``; the torch model gets a copy of those same
-    weights, so both implementations start from the same point.
+    The NumPy model is built and initialised from ``seed``: with ``init_scheme="keras"`` (the
+    default, the source's) Glorot-uniform weights and zero biases, with ``"torch"`` torch's default
+    initialisation. The torch model gets a copy of those same weights, so both implementations
+    start from the same point.
     """
+    if init_scheme not in INITS:
+        raise ValueError(f"init_scheme must be one of {INITS}, got {init_scheme!r}")
     spec = models.get_spec(name)
     model = build_numpy(spec, dtype=dtype, seed=seed)
+    if init_scheme == "keras":
+        keras_init_(model, np.random.default_rng(seed))
     if impl == "numpy":
         return model
     if impl != "torch":
@@ -213,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--augment", type=_non_negative_int, default=0, metavar="PIXELS",
                         help="shift training images randomly by up to this many pixels "
                              "(default: 0, no augmentation)")
+    parser.add_argument("--init", choices=INITS, default="keras",
+                        help="initial weights as Keras draws them (Glorot uniform, zero biases; "
+                             "the source's) or as torch does (default: keras)")
     parser.add_argument("--seed", type=_non_negative_int, default=0,
                         help="initial weights, batch order, validation split (default: 0)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
@@ -301,7 +332,8 @@ def main(argv=None) -> int:
 
 
 def _train(args, data, dtype):
-    model = make_model(args.model, args.impl, dtype=dtype, seed=args.seed, device=args.device)
+    model = make_model(args.model, args.impl, dtype=dtype, seed=args.seed, device=args.device,
+                       init_scheme=args.init)
     augment = functools.partial(random_shift, max_shift=args.augment) if args.augment else None
     print(f"training {args.model} ({args.impl}, {args.dtype}) for {args.epochs} epoch(s), "
           f"batch size {args.batch_size}, Adam lr {args.lr:g}, decay {args.lr_decay:g}/epoch"

@@ -13,6 +13,8 @@ import numpy as np
 from companion._checks import check_array, check_labels
 
 __all__ = [
+    "plot_digit_grid",
+    "plot_class_counts",
     "plot_histories",
     "plot_step_losses",
     "plot_confusion_matrix",
@@ -28,6 +30,85 @@ def _pyplot():
     import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
 
     return plt
+
+
+def plot_digit_grid(images: np.ndarray, titles, *, columns: int = 8, title: str = ""):
+    """Images in a grid, each with a short title (e.g. its label).
+
+    Parameters
+    ----------
+    images : (N, 1, H, W) or (N, H, W) float array, N >= 1
+    titles : sequence of N str
+    columns : int >= 1
+    title : str
+        A title over the whole grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    check_array(images, "images", ndim=(3, 4))
+    if images.ndim == 4:
+        if images.shape[1] != 1:
+            raise ValueError(f"images must be (N, 1, H, W) or (N, H, W), got {images.shape}")
+        images = images[:, 0]
+    titles = [str(t) for t in titles]
+    if len(titles) != len(images) or not titles:
+        raise ValueError(f"need one title per image and at least one image, got {len(images)} "
+                         f"images and {len(titles)} titles")
+    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be an int >= 1, got {columns!r}")
+    columns = min(columns, len(images))
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.95, rows * 1.1 + 0.3), dpi=DPI,
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, text in zip(axes.ravel(), images, titles):
+        ax.imshow(image, cmap="gray_r")
+        ax.set_title(text, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_counts(counts, *, classes=None, title: str = ""):
+    """Bars of how many samples each class has, one group of bars per data split.
+
+    Parameters
+    ----------
+    counts : dict {split name: (C,) integer array}
+        E.g. ``{"train": np.bincount(y_train, minlength=10), ...}``.
+    classes : sequence of str, optional (default ``0 .. C-1``)
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if not isinstance(counts, Mapping) or not counts:
+        raise TypeError("counts must be a non-empty dict {split: counts per class}")
+    arrays = {name: np.asarray(c) for name, c in counts.items()}
+    sizes = {a.shape for a in arrays.values()}
+    if len(sizes) != 1 or len(next(iter(sizes))) != 1:
+        raise ValueError(f"every split needs one count per class, got shapes {sorted(sizes)}")
+    c = next(iter(sizes))[0]
+    classes = [str(i) for i in range(c)] if classes is None else [str(k) for k in classes]
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=DPI)
+    width = 0.8 / len(arrays)
+    for i, (name, a) in enumerate(arrays.items()):
+        share = 100 * a / a.sum()
+        ax.bar(np.arange(c) + (i - (len(arrays) - 1) / 2) * width, share, width,
+               label=f"{name} ({a.sum():,})")
+    ax.set(xticks=range(c), xticklabels=classes, xlabel="class", ylabel="share of the split (%)",
+           title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
 
 
 def _check_histories(histories) -> Mapping:
@@ -169,28 +250,21 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No image is wrong (there is nothing to draw).
     """
-    plt = _pyplot()
     check_array(images, "images", ndim=(3, 4))
-    if images.ndim == 4:
-        images = images[:, 0]
-    check_labels(y_true, "y_true", int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1,
-                 len(images))
-    check_labels(y_pred, "y_pred", int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1,
-                 len(images))
+    classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+    check_labels(y_true, "y_true", classes, len(images))
+    check_labels(y_pred, "y_pred", classes, len(images))
     wrong = np.flatnonzero(y_true != y_pred)[:max_images]
-    rows = max(1, -(-len(wrong) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.95, rows * 1.15), dpi=DPI,
-                             squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, i in zip(axes.ravel(), wrong):
-        ax.imshow(images[i], cmap="gray_r")
-        ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    if wrong.size == 0:
+        raise ValueError("the model got every image right: there are no mistakes to draw")
+    titles = [f"{y_true[i]} -> {y_pred[i]}" for i in wrong]
+    return plot_digit_grid(images[wrong], titles, columns=columns, title=title)
 
 
 def plot_filters(weight: np.ndarray, *, columns: int = 8, title: str = ""):
