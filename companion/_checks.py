@@ -124,3 +124,44 @@ def check_labels(y, name: str, num_classes: int, n: int | None = None) -> np.nda
             f"got values from {y.min()} to {y.max()}"
         )
     return y
+
+
+def check_state_dict(state, expected_shapes, what: str = "the model") -> None:
+    """Check a state dict against the names and shapes a model expects, before any copy.
+
+    Parameters
+    ----------
+    state : mapping of str to ndarray
+        The weights offered (NumPy arrays).
+    expected_shapes : mapping of str to tuple of int
+        Every parameter name the model has, with its shape.
+    what : str
+        The model, for the error message (``"the model"``, ``"the torch model"``).
+
+    Raises
+    ------
+    KeyError
+        Missing or unexpected keys (both listed).
+    TypeError
+        A value that is not a NumPy array of numbers.
+    ValueError
+        A shape mismatch, or a NaN or infinity in a weight.
+    """
+    missing = [k for k in expected_shapes if k not in state]
+    unexpected = [k for k in state if k not in expected_shapes]
+    if missing or unexpected:
+        raise KeyError(
+            f"state_dict does not match {what}: missing keys {missing}, "
+            f"unexpected keys {unexpected}"
+        )
+    for name, shape in expected_shapes.items():
+        value = state[name]
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
+            got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise TypeError(f"state_dict[{name!r}] must be a numpy array of numbers, got {got}")
+        if value.shape != tuple(shape):
+            raise ValueError(
+                f"state_dict[{name!r}] has shape {value.shape}, {what} expects {tuple(shape)}"
+            )
+        if not np.isfinite(value).all():
+            raise ValueError(f"state_dict[{name!r}] contains NaN or infinite values")

@@ -162,7 +162,7 @@ def test_numpy_to_torch_wrong_shape_raises_and_leaves_target_untouched():
     state["9.weight"] = state["9.weight"].T.copy()  # last key: every other one would fit
     target = build(spec, device="cpu")
     before = _torch_snapshot(target)
-    with pytest.raises(ValueError, match=r"state\['9.weight'\] has shape \(120, 10\), the torch model expects \(10, 120\)"):
+    with pytest.raises(ValueError, match=r"state_dict\['9.weight'\] has shape \(120, 10\), the torch model expects \(10, 120\)"):
         numpy_to_torch(state, target)
     for key, value in target.state_dict().items():
         assert torch.equal(value, before[key]), f"{key} was written despite the error"
@@ -173,10 +173,10 @@ def test_numpy_to_torch_rejects_nan_and_non_arrays():
     state = numpy_build(spec, seed=1).state_dict()
     state["2.bias"] = state["2.bias"].copy()
     state["2.bias"][3] = np.nan
-    with pytest.raises(ValueError, match=r"state\['2.bias'\] contains NaN"):
+    with pytest.raises(ValueError, match=r"state_dict\['2.bias'\] contains NaN"):
         numpy_to_torch(state, build(spec, device="cpu"))
     state["2.bias"] = [0.0] * 10
-    with pytest.raises(TypeError, match=r"state\['2.bias'\] must be a numpy array of numbers, got list"):
+    with pytest.raises(TypeError, match=r"state_dict\['2.bias'\] must be a numpy array of numbers, got list"):
         numpy_to_torch(state, build(spec, device="cpu"))
     with pytest.raises(TypeError, match="source must be a NumPy Module or a mapping of arrays"):
         numpy_to_torch(build(spec, device="cpu"), build(spec, device="cpu"))
@@ -190,7 +190,7 @@ def test_torch_to_numpy_mismatch_raises_and_leaves_target_untouched():
     with pytest.raises(KeyError, match=r"missing keys \['2.weight', '2.bias'\]"):
         torch_to_numpy(wrong, np_target)
     other = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 11)).double()
-    with pytest.raises(ValueError, match=r"state_dict\['2.weight'\] has shape \(11, 128\), expected \(10, 128\)"):
+    with pytest.raises(ValueError, match=r"state_dict\['2.weight'\] has shape \(11, 128\), the model expects \(10, 128\)"):
         torch_to_numpy(other, np_target)
     for key, value in np_target.state_dict().items():
         assert np.array_equal(value, before[key]), f"{key} was written despite the error"

@@ -190,12 +190,14 @@ class Conv2d(_Layer):
         return s
 
 
-class MaxPool2d(_Layer):
-    """Max pooling without padding, as ``torch.nn.MaxPool2d`` (``stride`` defaults to the kernel).
+class _Pool2d(_Layer):
+    """What max and average pooling share: the window arguments and the forward/backward calls.
 
-    Shapes: input ``(N, C, H, W)``, output ``(N, C, (H - kH) // sH + 1, (W - kW) // sW + 1)``.
-    On ties the gradient goes to the first maximum of the window, as in torch.
+    A subclass names its pure functions in ``_forward_fn`` and ``_backward_fn``.
     """
+
+    _forward_fn = None
+    _backward_fn = None
 
     def __init__(self, kernel_size, stride=None):
         super().__init__()
@@ -205,11 +207,22 @@ class MaxPool2d(_Layer):
         F._pair(self.stride, "stride", 1)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out, self._cache = F.maxpool2d_forward(x, self.kernel_size, self.stride)
+        out, self._cache = type(self)._forward_fn(x, self.kernel_size, self.stride)
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return F.maxpool2d_backward(dy, self._take_cache())
+        return type(self)._backward_fn(dy, self._take_cache())
+
+
+class MaxPool2d(_Pool2d):
+    """Max pooling without padding, as ``torch.nn.MaxPool2d`` (``stride`` defaults to the kernel).
+
+    Shapes: input ``(N, C, H, W)``, output ``(N, C, (H - kH) // sH + 1, (W - kW) // sW + 1)``.
+    On ties the gradient goes to the first maximum of the window, as in torch.
+    """
+
+    _forward_fn = staticmethod(F.maxpool2d_forward)
+    _backward_fn = staticmethod(F.maxpool2d_backward)
 
     def extra_repr(self) -> str:
         return (
@@ -218,25 +231,14 @@ class MaxPool2d(_Layer):
         )
 
 
-class AvgPool2d(_Layer):
+class AvgPool2d(_Pool2d):
     """Average pooling without padding, as ``torch.nn.AvgPool2d`` (``stride`` defaults to kernel).
 
     Shapes: input ``(N, C, H, W)``, output ``(N, C, (H - kH) // sH + 1, (W - kW) // sW + 1)``.
     """
 
-    def __init__(self, kernel_size, stride=None):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        F._pair(self.kernel_size, "kernel_size", 1)
-        F._pair(self.stride, "stride", 1)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        out, self._cache = F.avgpool2d_forward(x, self.kernel_size, self.stride)
-        return out
-
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        return F.avgpool2d_backward(dy, self._take_cache())
+    _forward_fn = staticmethod(F.avgpool2d_forward)
+    _backward_fn = staticmethod(F.avgpool2d_backward)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding=0"

@@ -14,7 +14,7 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from companion._checks import check_float_dtype
+from companion._checks import check_float_dtype, check_state_dict
 
 
 class Parameter:
@@ -144,25 +144,8 @@ class Module:
             A value that is not an array of numbers.
         """
         params = dict(self.named_parameters())
-        missing = [k for k in params if k not in state]
-        unexpected = [k for k in state if k not in params]
-        if missing or unexpected:
-            raise KeyError(
-                f"state_dict does not match the model: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
-            )
-        staged = {}
-        for name, p in params.items():
-            value = np.asarray(state[name])
-            if value.dtype.kind not in "fiu":
-                raise TypeError(f"state_dict[{name!r}] must hold numbers, got dtype {value.dtype}")
-            if value.shape != p.data.shape:
-                raise ValueError(
-                    f"state_dict[{name!r}] has shape {value.shape}, expected {p.data.shape}"
-                )
-            if not np.isfinite(value).all():
-                raise ValueError(f"state_dict[{name!r}] contains NaN or infinite values")
-            staged[name] = value.astype(p.data.dtype)
+        check_state_dict(state, {name: p.data.shape for name, p in params.items()})
+        staged = {name: state[name].astype(p.data.dtype) for name, p in params.items()}
         for name, p in params.items():
             p.data[...] = staged[name]
 

@@ -194,9 +194,11 @@ def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
     if len(titles) != len(probabilities):
         raise ValueError(f"got {len(titles)} titles for {len(probabilities)} panels")
     check_array(x, "x", shape=(None, 2))
-    if not isinstance(y, np.ndarray) or y.dtype.kind not in "iu" or y.shape != (x.shape[0],):
-        got = f"{y.dtype} array of shape {y.shape}" if isinstance(y, np.ndarray) else type(y).__name__
-        raise ValueError(f"y must be an integer array of shape ({x.shape[0]},), got {got}")
+    if not isinstance(y, np.ndarray) or y.dtype.kind not in "iu":
+        got = f"dtype {y.dtype}" if isinstance(y, np.ndarray) else type(y).__name__
+        raise TypeError(f"y must be a numpy array of integer class labels, got {got}")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must have shape ({x.shape[0]},), one label per point, got {y.shape}")
     if y.size and not np.isin(y, (0, 1)).all():
         raise ValueError(f"y must hold the classes 0 and 1 only, got {np.unique(y)}")
 

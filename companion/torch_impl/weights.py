@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from companion._checks import check_state_dict
 from companion.numpy_impl.module import Module
 
 
@@ -43,26 +44,8 @@ def check_state_fits(state: Mapping[str, np.ndarray], target: nn.Module) -> None
     Raises ``KeyError`` (missing or unexpected keys, all listed), ``ValueError`` (a shape
     mismatch, or a NaN or infinity) or ``TypeError`` (not a NumPy array of numbers).
     """
-    expected = target.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        raise KeyError(
-            f"state does not match the torch model: missing keys {missing}, "
-            f"unexpected keys {unexpected}"
-        )
-    for name, tensor in expected.items():
-        value = state[name]
-        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
-            what = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
-            raise TypeError(f"state[{name!r}] must be a numpy array of numbers, got {what}")
-        if value.shape != tuple(tensor.shape):
-            raise ValueError(
-                f"state[{name!r}] has shape {value.shape}, the torch model expects "
-                f"{tuple(tensor.shape)}"
-            )
-        if not np.isfinite(value).all():
-            raise ValueError(f"state[{name!r}] contains NaN or infinite values")
+    expected = {name: tuple(t.shape) for name, t in target.state_dict().items()}
+    check_state_dict(state, expected, "the torch model")
 
 
 def numpy_to_torch(source, target: nn.Module) -> nn.Module:
