@@ -16,6 +16,7 @@ Everything a chapter needs is importable from here::
 
 from companion.numpy_impl import functional, init
 from companion.numpy_impl.build import SpecSequential, build, build_layer
+from companion.numpy_impl.dropout import Dropout, dropout_backward, dropout_forward, dropout_mask
 from companion.numpy_impl.gradcheck import (
     GradcheckError,
     GradcheckReport,
