@@ -59,7 +59,7 @@ class History:
     epoch_time : list of float
         Seconds spent training in each epoch (the validation pass is not included).
     lr : list of float
-        The learning rate used in each epoch.
+        The learning rate at the start of each epoch.
     step_loss : list of float
         The loss of every training batch, in order (``epochs * batches_per_epoch`` values).
     """
@@ -241,6 +241,7 @@ def fit(
     optimizer: str = "adam",
     lr: float = 1e-3,
     lr_decay: float = 1.0,
+    lr_schedule: str = "exponential",
     optimizer_options: dict[str, Any] | None = None,
     seed: int = 0,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
@@ -268,8 +269,12 @@ def fit(
     lr : float > 0
         The learning rate of the first epoch.
     lr_decay : float > 0
-        Multiply the learning rate by this after every epoch (torch's ``ExponentialLR``);
-        epoch ``e`` (0-based) uses ``lr * lr_decay**e``. 1.0 keeps it constant.
+        With ``lr_schedule="exponential"``: multiply the learning rate by this after every epoch
+        (torch's ``ExponentialLR``); epoch ``e`` (0-based) uses ``lr * lr_decay**e``. 1.0 (the
+        default) keeps it constant.
+    lr_schedule : "exponential" (default) or "linear"
+        ``"linear"``: the learning rate falls linearly, step by step, from ``lr`` at the first
+        step to 0 after the last (``lr_decay`` must then be 1.0).
     optimizer_options : dict, optional
         More keyword arguments for the optimizer (e.g. ``{"momentum": 0.9}``).
     seed : int
@@ -300,6 +305,11 @@ def fit(
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
     _check_lr(lr, lr_decay)
+    if lr_schedule not in ("exponential", "linear"):
+        raise ValueError(f"lr_schedule must be 'exponential' or 'linear', got {lr_schedule!r}")
+    if lr_schedule == "linear" and lr_decay != 1.0:
+        raise ValueError(f"lr_decay={lr_decay!r} applies to the exponential schedule only; "
+                         "the linear schedule decays to 0 by itself")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
     x_train, y_train, x_val, y_val = _split_data(data)
@@ -315,14 +325,23 @@ def fit(
     augment_rng = np.random.default_rng([seed, 1])  # independent of the batch order
     history = History(impl)
 
+    total_steps = epochs * len(batches)
+
+    def lr_at(epoch: int, step_index: int) -> float:
+        if lr_schedule == "linear":
+            return lr * (1 - step_index / total_steps)
+        return lr * lr_decay**epoch
+
     for epoch in range(epochs):
-        epoch_lr = lr * lr_decay**epoch
-        step.set_lr(epoch_lr)
+        history.lr.append(lr_at(epoch, len(history.step_loss)))
+        step.set_lr(history.lr[-1])
         model.train(True)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
                    disable=not progress, leave=True)
         total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
         for xb, yb in bar:
+            if lr_schedule == "linear":
+                step.set_lr(lr_at(epoch, len(history.step_loss)))
             if augment is not None:
                 xb = augment(xb, augment_rng)
             batch_loss, batch_correct = step(_prepare_inputs(model, impl, xb, "x_train"), yb)
@@ -334,7 +353,6 @@ def fit(
         history.epoch_time.append(time.perf_counter() - start)
         history.train_loss.append(total_loss / seen)
         history.train_acc.append(correct / seen)
-        history.lr.append(epoch_lr)
         if validate and (eval_every_epoch or epoch == epochs - 1):
             val_loss, val_acc = evaluate(model, x_val, y_val, batch_size=eval_batch_size)
             history.val_loss.append(val_loss)

@@ -46,6 +46,7 @@ from companion.numpy_impl.losses import (
 from companion.numpy_impl.module import Module, Parameter, Sequential
 from companion.numpy_impl.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from companion.numpy_impl.regularization import l1_penalty, l2_penalty
+from companion.numpy_impl.rnn import LSTM, RNN, lstm_backward, lstm_forward, rnn_backward, rnn_forward
 
 __all__ = [
     "functional",
@@ -83,4 +84,10 @@ __all__ = [
     "relative_error",
     "GradcheckReport",
     "GradcheckError",
+    "RNN",
+    "LSTM",
+    "rnn_forward",
+    "rnn_backward",
+    "lstm_forward",
+    "lstm_backward",
 ]
