@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: tqdm.auto would need ipywidgets in notebooks
 
 from companion._checks import check_labels
 from companion.data import BatchLoader

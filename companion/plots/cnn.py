@@ -33,13 +33,13 @@ def _pyplot():
     return plt
 
 
-def _check_labels(labels, count: int, name: str) -> list[str]:
-    """``labels`` as a list of ``count`` strings, or a clear error."""
+def _check_labels(labels, count: int, name: str, per: str) -> list[str]:
+    """``labels`` as a list of ``count`` strings (one per ``per``), or a clear error."""
     if labels is None:
         return [""] * count
     labels = [str(label) for label in labels]
     if len(labels) != count:
-        raise ValueError(f"{name} must have {count} entries (one per {name[:3]}), got {len(labels)}")
+        raise ValueError(f"{name} must have {count} entries (one per {per}), got {len(labels)}")
     return labels
 
 
@@ -50,7 +50,9 @@ def _check_grid(rows) -> list[list[np.ndarray]]:
     grid = []
     for r, row in enumerate(rows):
         if not isinstance(row, Sequence) or not row or isinstance(row, np.ndarray):
-            raise TypeError(f"rows[{r}] must be a non-empty list of 2-D arrays, got {type(row).__name__}")
+            raise TypeError(
+                f"rows[{r}] must be a non-empty list of 2-D arrays, got {type(row).__name__}"
+            )
         grid.append([None if m is None else check_array(m, f"rows[{r}][{c}]", ndim=2)
                      for c, m in enumerate(row)])
     if all(m is None for row in grid for m in row):
@@ -90,16 +92,18 @@ def plot_map_grid(
     plt = _pyplot()
     grid = _check_grid(rows)
     n_rows, n_cols = len(grid), max(len(row) for row in grid)
-    row_labels = _check_labels(row_labels, n_rows, "row_labels")
-    col_labels = _check_labels(col_labels, n_cols, "col_labels")
+    row_labels = _check_labels(row_labels, n_rows, "row_labels", "row")
+    col_labels = _check_labels(col_labels, n_cols, "col_labels", "column of the longest row")
     signs = [signed] * n_rows if isinstance(signed, bool) else [bool(s) for s in signed]
     if len(signs) != n_rows:
-        raise ValueError(f"signed must be a bool or have {n_rows} entries (one per row), got {len(signs)}")
+        raise ValueError(
+            f"signed must be a bool or have {n_rows} entries (one per row), got {len(signs)}"
+        )
     height = max(m.shape[0] for row in grid for m in row if m is not None)
     width = max(m.shape[1] for row in grid for m in row if m is not None)
 
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell_size * n_cols + 0.6, cell_size * n_rows + 0.3),
-                             dpi=DPI, squeeze=False)
+    figsize = (cell_size * n_cols + 0.6, cell_size * n_rows + 0.3)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize, dpi=DPI, squeeze=False)
     for r, row in enumerate(grid):
         for c in range(n_cols):
             ax = axes[r, c]
@@ -121,12 +125,12 @@ def plot_map_grid(
             ax.set_facecolor("0.93")
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            ax.set_title(f"{m.shape[0]}x{m.shape[1]}", fontsize=7, pad=2, loc="right", color="0.35")
+            ax.set_xlabel(f"{m.shape[0]}x{m.shape[1]}", fontsize=7, labelpad=1, color="0.35")
         if row_labels[r]:
             axes[r, 0].set_ylabel(row_labels[r], fontsize=9)
     for c, label in enumerate(col_labels):
         if label:
-            axes[0, c].set_title(label, fontsize=9, pad=12)
+            axes[0, c].set_title(label, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -161,8 +165,8 @@ def plot_filter_comparison(stages: Mapping[str, np.ndarray], *, title: str = "")
     n_filters = shape[0]
     scales = np.max([np.abs(w[:, 0]).max(axis=(1, 2)) for w in arrays], axis=0)
     scales[scales == 0] = 1.0
-    fig, axes = plt.subplots(len(arrays), n_filters, figsize=(0.9 * n_filters + 1.2, 0.95 * len(arrays) + 0.4),
-                             dpi=DPI, squeeze=False)
+    figsize = (0.9 * n_filters + 1.2, 0.95 * len(arrays) + 0.4)
+    fig, axes = plt.subplots(len(arrays), n_filters, figsize=figsize, dpi=DPI, squeeze=False)
     for r, (label, w) in enumerate(zip(stages, arrays)):
         for k in range(n_filters):
             ax = axes[r, k]

@@ -9,7 +9,7 @@ The optimizers are the package's own (``companion.numpy_impl.optim``): a path is
 * ``rosenbrock(a, b)``: the banana-shaped valley, minimum at ``(a, a²)``;
 * ``beale()``: flat plateaus and steep walls, minimum at ``(3, 0.5)``;
 * ``trajectory(make_optimizer, fn, start, steps)``: the points an optimizer visits;
-* ``plot_paths(fn, paths)``: paths drawn over the function's contours;
+* ``plot_paths(fn, paths)``: paths drawn over the function's filled contours;
 * ``plot_curves(curves)``: several curves on one axis (losses per step, a learning-rate sweep).
 
 Each plotting function returns the ``matplotlib.figure.Figure`` it drew on; in a notebook, end
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
+DPI = 75
 
 
 def _pyplot():
@@ -205,7 +205,7 @@ def _axes(ax, figsize):
 
 def plot_paths(fn: TestFunction, paths: Mapping[str, np.ndarray], *, ax=None, title=None,
                markevery: int = 10):
-    """Contours of ``fn`` (log-spaced, so the valley floor shows) with optimizer paths.
+    """Filled contours of ``fn`` (log-spaced, so the valley floor shows) with optimizer paths.
 
     Parameters
     ----------
@@ -220,13 +220,19 @@ def plot_paths(fn: TestFunction, paths: Mapping[str, np.ndarray], *, ax=None, ti
     matplotlib.figure.Figure
     """
     ax = _axes(ax, (6, 4.2))
-    xs = np.linspace(*fn.xlim, 241)
-    ys = np.linspace(*fn.ylim, 201)
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1)          # (201, 241, 2)
-    gap = fn.gap(grid)
-    floor = max(float(gap.max()) * 1e-7, 1e-12)
-    levels = np.geomspace(floor, gap.max(), 20)
-    ax.contour(xs, ys, gap + floor, levels=levels, cmap="Greys", linewidths=0.6, alpha=0.7)
+    xs = np.linspace(*fn.xlim, 161)
+    ys = np.linspace(*fn.ylim, 141)
+    gap = fn.gap(np.stack(np.meshgrid(xs, ys), axis=-1))   # (141, 161)
+    # log-spaced levels between the 1st and 99th percentile of the window's values, so that
+    # both the valley floor and the walls get contours whatever the function's range
+    low, high = np.quantile(gap, [0.01, 0.99])
+    levels = np.geomspace(max(low, 1e-12), high, 12)
+    # filled bands, white at the bottom to pale blue on the walls: flat areas keep the PNG
+    # small, and the paths stand out
+    bounds = np.concatenate([[gap.min()], levels, [gap.max()]])
+    plt = _pyplot()
+    ax.contourf(xs, ys, gap, levels=bounds,
+                colors=plt.cm.Blues(np.linspace(0.0, 0.5, len(bounds) - 1)))
     for i, (label, path) in enumerate(paths.items()):
         path = check_array(np.asarray(path, dtype=np.float64), f"paths[{label!r}]",
                            shape=(None, 2), finite=False)
