@@ -213,7 +213,7 @@ def plot_regularization_comparison(histories, test_acc, *, title: str = ""):
     ax_curve.set(xlabel="epoch", ylabel="validation cross-entropy", yscale="log",
                  title="validation loss")
     ax_curve.grid(alpha=0.3)
-    ax_curve.legend(fontsize=7)
+    ax_curve.legend(fontsize=6, ncol=2, loc="upper right")
     labels = list(histories)
     y = np.arange(len(labels))
     train = [100 * histories[k].train_acc[-1] for k in labels]
@@ -222,11 +222,11 @@ def plot_regularization_comparison(histories, test_acc, *, title: str = ""):
     ax_bar.barh(y - 0.2, test, height=0.4, color="C1", label="test")
     for yi, value in zip(y, test):
         ax_bar.text(value + 0.3, yi - 0.2, f"{value:.1f}", va="center", fontsize=7)
-    low = 5 * np.floor(min(test) / 5) - 5
+    low = 5 * np.floor(min(train + test) / 5) - 5
     ax_bar.set(yticks=y, yticklabels=labels, xlim=(low, 101), xlabel="accuracy (%)",
                title="accuracy after training")
     ax_bar.invert_yaxis()
-    ax_bar.legend(fontsize=7, loc="lower right")
+    ax_bar.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     ax_bar.grid(alpha=0.3, axis="x")
     if title:
         fig.suptitle(title)
