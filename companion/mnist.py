@@ -2,9 +2,9 @@
 
 Examples::
 
-    python -m companion.mnist --model cnn --impl numpy --epochs 5 --save cnn.npz
+    python -m companion.mnist --model cnn --impl numpy --save cnn.npz     # the book's recipe
     python -m companion.mnist --model cnn --impl torch --load cnn.npz      # evaluate saved weights
-    python -m companion.mnist --data-dir ../shared/data --model lenet --epochs 8
+    python -m companion.mnist --data-dir ../shared/data --model lenet --no-progress
 
 The data come from ``companion.data.load_mnist``: the folder given with ``--data-dir``, else
 ``$COMPANION_DATA_DIR``, else the per-user cache, else a verified download of the official files.
@@ -36,7 +36,7 @@ from companion.numpy_impl.module import Module
 from companion.train import evaluate, fit
 
 __all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "keras_init_",
-           "WeightsError"]
+           "RECIPES", "WeightsError"]
 
 #: The key of the ``.npz`` entry that names the model the weights belong to.
 MODEL_KEY = "__model__"
@@ -50,6 +50,16 @@ class WeightsError(ValueError):
 # Models and weights
 # ================================================================================================
 
+
+#: The book's training recipe for each model (chapter 8): Adam with the learning rate falling
+#: linearly from ``lr`` to 0 over the run, batches of 32, random shifts of up to ``shift`` pixels.
+#: Chosen on a validation split of the offline 22,699-image training prefix; with these the NumPy
+#: models reach 97.5 % (MLP) and 98.8 % (CNN, LeNet) on the official test set.
+RECIPES = {
+    "mlp": {"epochs": 8, "lr": 2e-3, "batch_size": 32, "shift": 1},
+    "cnn": {"epochs": 3, "lr": 2e-3, "batch_size": 32, "shift": 1},
+    "lenet": {"epochs": 5, "lr": 3e-3, "batch_size": 32, "shift": 1},
+}
 
 #: The initialisations ``make_model`` offers.
 INITS = ("keras", "torch")
@@ -232,15 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the architecture (default: cnn, the source's Keras CNN)")
     parser.add_argument("--impl", choices=["numpy", "torch"], default="numpy",
                         help="the NumPy reference or its torch twin (default: numpy)")
-    parser.add_argument("--epochs", type=_positive_int, default=5, help="default: 5")
-    parser.add_argument("--batch-size", type=_positive_int, default=128, help="default: 128")
-    parser.add_argument("--lr", type=_positive_float, default=1e-3,
-                        help="Adam's learning rate in the first epoch (default: 1e-3)")
+    parser.add_argument("--epochs", type=_positive_int,
+                        help="default: the book's recipe for the model ("
+                             + ", ".join(f"{m} {r['epochs']}" for m, r in RECIPES.items()) + ")")
+    parser.add_argument("--batch-size", type=_positive_int, help="default: 32")
+    parser.add_argument("--lr", type=_positive_float,
+                        help="Adam's learning rate at the first step (default: the recipe's, "
+                             + ", ".join(f"{m} {r['lr']:g}" for m, r in RECIPES.items()) + ")")
+    parser.add_argument("--lr-schedule", choices=["linear", "exponential"], default="linear",
+                        help="linear: fall to 0 over the run (default); exponential: multiply "
+                             "by --lr-decay after each epoch")
     parser.add_argument("--lr-decay", type=_positive_float, default=1.0,
-                        help="multiply the learning rate by this after each epoch (default: 1)")
-    parser.add_argument("--augment", type=_non_negative_int, default=0, metavar="PIXELS",
+                        help="the exponential schedule's factor per epoch (default: 1, constant)")
+    parser.add_argument("--augment", type=_non_negative_int, metavar="PIXELS",
                         help="shift training images randomly by up to this many pixels "
-                             "(default: 0, no augmentation)")
+                             "(default: 1; 0 switches augmentation off)")
     parser.add_argument("--init", choices=INITS, default="keras",
                         help="initial weights as Keras draws them (Glorot uniform, zero biases; "
                              "the source's) or as torch does (default: keras)")
@@ -261,11 +277,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_recipe(args) -> None:
+    """Fill the training options left unset from the book's recipe for ``args.model``."""
+    recipe = RECIPES[args.model]
+    for option, key in (("epochs", "epochs"), ("lr", "lr"), ("batch_size", "batch_size"),
+                        ("augment", "shift")):
+        if getattr(args, option) is None:
+            setattr(args, option, recipe[key])
+
+
 def _check_arguments(parser, args) -> None:
     if args.device is not None and args.impl != "torch":
         parser.error("--device applies to --impl torch only")
     if args.save is not None and args.save.suffix != ".npz":
         parser.error(f"--save must name a .npz file, got {str(args.save)!r}")
+    if args.lr_schedule == "linear" and args.lr_decay != 1.0:
+        parser.error("--lr-decay applies to --lr-schedule exponential only")
     if args.load is not None and args.save is not None:
         parser.error("--load evaluates saved weights; it does not train, so --save has nothing "
                      "new to save")
@@ -295,6 +322,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
+    _apply_recipe(args)
     dtype = np.dtype(args.dtype)
 
     if args.data_dir is not None:
@@ -335,12 +363,14 @@ def _train(args, data, dtype):
     model = make_model(args.model, args.impl, dtype=dtype, seed=args.seed, device=args.device,
                        init_scheme=args.init)
     augment = functools.partial(random_shift, max_shift=args.augment) if args.augment else None
+    schedule = ("falling linearly to 0" if args.lr_schedule == "linear"
+                else f"times {args.lr_decay:g} per epoch")
     print(f"training {args.model} ({args.impl}, {args.dtype}) for {args.epochs} epoch(s), "
-          f"batch size {args.batch_size}, Adam lr {args.lr:g}, decay {args.lr_decay:g}/epoch"
+          f"batch size {args.batch_size}, Adam lr {args.lr:g} {schedule}"
           + (f", random shifts up to {args.augment} px" if augment else ""))
     start = time.perf_counter()
     fit(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        lr_decay=args.lr_decay, seed=args.seed, augment=augment,
+        lr_decay=args.lr_decay, lr_schedule=args.lr_schedule, seed=args.seed, augment=augment,
         progress=not args.no_progress,
         on_epoch_end=lambda epoch, history: print(history.epoch_line(epoch), flush=True))
     print(f"trained in {time.perf_counter() - start:.1f} s")

@@ -5,8 +5,8 @@ Each function draws one small figure from numbers the chapter measured and retur
 
 * ``plot_gradient_norms(lengths, norms, bounds=None)``: the norm of a gradient against the
   sequence length, one line per setting, on a log scale (vanishing and exploding gradients);
-* ``plot_clipping(grad_norms, losses, max_norm)``: gradient norm and loss at every training step,
-  for runs with and without clipping;
+* ``plot_clipping(grad_norms, losses, max_norm)``: gradient norm and loss at every training step
+  (log scales: a diverging step is drawn, not cut off), for runs with and without clipping;
 * ``plot_step_losses(losses, accuracies=None)``: training loss per step of several runs, smoothed,
   with their test accuracy in the legend.
 """
@@ -59,7 +59,8 @@ def plot_gradient_norms(lengths, norms: Mapping[str, np.ndarray], bounds=None, *
     ----------
     lengths : (L,) array of sequence lengths (the horizontal axis)
     norms : dict label -> (L,) array of measured norms
-    bounds : dict label -> (L,) array, optional: a bound drawn dashed in the same colour
+    bounds : dict label -> (L,) array, optional: a bound drawn dashed in the same colour (the
+        vertical axis is then framed on the measured norms, and a bound may leave it)
     ylabel, title : str
 
     Returns the Figure.
@@ -69,12 +70,18 @@ def plot_gradient_norms(lengths, norms: Mapping[str, np.ndarray], bounds=None, *
         raise ValueError("norms must hold at least one line")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4), dpi=DPI)
+    lowest, highest = np.inf, 0.0
     for i, (label, values) in enumerate(norms.items()):
-        ax.semilogy(x, _series(values, f"norms[{label!r}]", x.size), "o-", ms=3, lw=1.6,
-                    color=f"C{i}", label=label)
+        values = _series(values, f"norms[{label!r}]", x.size)
+        positive = values[values > 0]
+        if positive.size:
+            lowest, highest = min(lowest, positive.min()), max(highest, positive.max())
+        ax.semilogy(x, values, "o-", ms=3, lw=1.6, color=f"C{i}", label=label)
         if bounds and label in bounds:
             ax.semilogy(x, _series(bounds[label], f"bounds[{label!r}]", x.size), "--", lw=1,
                         color=f"C{i}", alpha=0.7)
+    if bounds and highest > 0:  # the bounds may run off by many decades: frame the measurements
+        ax.set_ylim(lowest / 30, highest * 30)
     ax.set_xlabel("sequence length T")
     ax.set_ylabel(ylabel)
     if title:
@@ -87,7 +94,7 @@ def plot_gradient_norms(lengths, norms: Mapping[str, np.ndarray], bounds=None, *
 
 def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.ndarray],
                   max_norm: float | None = None):
-    """Two panels per training step: the gradient norm before clipping (log) and the loss.
+    """Two panels per training step: the gradient norm before clipping and the loss (both log).
 
     Parameters
     ----------
@@ -107,11 +114,11 @@ def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.
         loss = _series(losses[label], f"losses[{label!r}]", g.size)
         steps = np.arange(1, g.size + 1)
         ax_g.semilogy(steps, g, lw=1, color=f"C{i}", label=label)
-        ax_l.plot(steps, loss, lw=1, color=f"C{i}", label=label)
+        ax_l.semilogy(steps, loss, lw=1, color=f"C{i}", label=label)
     if max_norm is not None:
         ax_g.axhline(max_norm, color="k", ls=":", lw=1, label=f"max_norm = {max_norm:g}")
     ax_g.set_ylabel("gradient norm (before clipping)")
-    ax_l.set_ylabel("training loss of the batch")
+    ax_l.set_ylabel("training loss of the batch (log scale)")
     for ax in (ax_g, ax_l):
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
