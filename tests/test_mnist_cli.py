@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from companion.data import FILE_NAMES, write_idx
-from companion.mnist import WeightsError, load_weights, main, make_model, save_weights
+from companion.mnist import RECIPES, WeightsError, load_weights, main, make_model, save_weights
 from companion.train import predict
 
 N_TRAIN, N_TEST = 200, 50
@@ -101,6 +101,8 @@ def test_saved_weights_are_the_trained_weights_and_load_in_float64(tiny_mnist, t
     (["--dtype", "float16"], "invalid choice: 'float16'"),
     (["--impl", "numpy", "--device", "cuda"], "--device applies to --impl torch only"),
     (["--save", "weights.txt"], "must name a .npz file"),
+    (["--lr-decay", "0.5"], "--lr-decay applies to --lr-schedule exponential only"),
+    (["--augment", "-2"], "expected an integer >= 0, got -2"),
 ])
 def test_bad_arguments_exit_2_with_a_message(argv, expected, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -108,6 +110,18 @@ def test_bad_arguments_exit_2_with_a_message(argv, expected, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 2, f"{argv}: exit code {exc.value.code}, expected 2"
     assert expected in err, f"{argv}: message {err!r} lacks {expected!r}"
+
+
+def test_unset_options_come_from_the_books_recipe(tiny_mnist, capsys):
+    folder, _ = tiny_mnist
+    assert main(["--model", "mlp", "--data-dir", str(folder), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    recipe = RECIPES["mlp"]
+    expected = (f"for {recipe['epochs']} epoch(s), batch size {recipe['batch_size']}, "
+                f"Adam lr {recipe['lr']:g} falling linearly to 0, random shifts up to "
+                f"{recipe['shift']} px")
+    assert expected in out, f"the recipe's settings are not used:\n{out}"
+    assert f"epoch {recipe['epochs']}:" in out
 
 
 def test_help_exits_0_and_lists_the_options(capsys):

@@ -367,3 +367,22 @@ def test_bad_constructor_arguments():
         RNN(3, 4, dtype=np.int32)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         RNN(3, 4, rng=0)
+
+
+# ------------------------------------------------------------------------------ the chapter's plots
+def test_moving_average_and_plots():
+    import matplotlib.pyplot as plt
+
+    from companion.plots import rnn as figs
+
+    np.testing.assert_allclose(figs.moving_average(np.arange(5.0), 2), [0.5, 1.5, 2.5, 3.5])
+    with pytest.raises(ValueError, match="window must be an int"):
+        figs.moving_average(np.arange(5.0), 6)
+    lengths = np.array([1.0, 10.0, 100.0])
+    fig = figs.plot_gradient_norms(lengths, {"a": [1.0, 1e-3, 1e-9]}, bounds={"a": [1.0, 1.0, 1.0]})
+    assert len(fig.axes[0].lines) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"norms\['a'\] must have 3 values"):
+        figs.plot_gradient_norms(lengths, {"a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="must name the same runs"):
+        figs.plot_clipping({"a": [1.0]}, {"b": [1.0]})

@@ -77,6 +77,27 @@ def test_lr_decay_and_the_callback():
     assert seen == [0, 1, 2], f"callback saw epochs {seen}"
 
 
+def test_linear_schedule_falls_to_zero_step_by_step():
+    x, y = _blobs(100)
+    model = build(models.mlp(), seed=0)
+    h = fit(model, (x, y), epochs=2, batch_size=25, lr=1e-2, lr_schedule="linear", progress=False)
+    assert h.lr == [1e-2, 5e-3], f"learning rates at the start of each epoch: {h.lr}"
+    with pytest.raises(ValueError, match="applies to the exponential schedule only"):
+        fit(model, (x, y), epochs=1, lr_decay=0.5, lr_schedule="linear", progress=False)
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        fit(model, (x, y), epochs=1, lr_schedule="cosine", progress=False)
+
+
+def test_linear_schedule_matches_torch_lambda_lr_in_lock_step():
+    """The linear schedule gives both implementations the same learning rate at every step."""
+    x, y = _blobs(120)
+    np_model, t_model = _twins("mlp")
+    kwargs = dict(epochs=2, batch_size=30, lr=5e-3, lr_schedule="linear", seed=1, progress=False)
+    h_np, h_t = fit(np_model, (x, y), **kwargs), fit(t_model, (x, y), **kwargs)
+    np.testing.assert_allclose(h_np.step_loss, h_t.step_loss, rtol=1e-10,
+                               err_msg="step_loss with the linear schedule, NumPy vs torch")
+
+
 @pytest.mark.parametrize("name", ["mlp", "lenet"])
 def test_seeded_numpy_runs_repeat_bit_for_bit(name):
     x, y = _blobs(96)

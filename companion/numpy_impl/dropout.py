@@ -32,7 +32,7 @@ __all__ = ["Dropout", "dropout_mask", "dropout_forward", "dropout_backward"]
 
 
 def _check_p(p) -> float:
-    """``p`` as a Python float in [0, 1]; ``ValueError`` otherwise (``TypeError`` for a non-number)."""
+    """``p`` as a Python float in [0, 1]: ``ValueError`` outside, ``TypeError`` if not a number."""
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, Real):
         raise TypeError(f"dropout probability p must be a real number in [0, 1], "
                         f"got {type(p).__name__} {p!r}")
@@ -151,7 +151,7 @@ class Dropout(Module):
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy : gradient of the loss w.r.t. the last forward's output; returns it w.r.t. the input."""
+        """dy : gradient of the loss w.r.t. the last forward's output; returns it w.r.t. x."""
         if self._cache is None:
             raise RuntimeError("Dropout.backward was called before forward: run forward(x) "
                                "first, it keeps the mask backward needs")

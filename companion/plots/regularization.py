@@ -226,7 +226,7 @@ def plot_regularization_comparison(histories, test_acc, *, title: str = ""):
     ax_bar.set(yticks=y, yticklabels=labels, xlim=(low, 101), xlabel="accuracy (%)",
                title="accuracy after training")
     ax_bar.invert_yaxis()
-    ax_bar.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    ax_bar.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax_bar.grid(alpha=0.3, axis="x")
     if title:
         fig.suptitle(title)

@@ -162,7 +162,8 @@ def plot_histories(histories, *, title: str = ""):
     return fig
 
 
-def plot_step_losses(histories, *, smooth: int = 1, title: str = ""):
+def plot_step_losses(histories, *, smooth: int = 1, floor: float | None = None,
+                     floor_label: str = "", title: str = ""):
     """The loss of every training step of several runs (optionally a moving average).
 
     Parameters
@@ -170,6 +171,10 @@ def plot_step_losses(histories, *, smooth: int = 1, title: str = ""):
     histories : dict {label: History}
     smooth : int >= 1
         Width of the moving average drawn (1: the raw per-step losses).
+    floor : float, optional
+        Draw a dashed horizontal line at this loss (e.g. a loss's smallest possible value).
+    floor_label : str
+        Its legend entry.
     title : str
 
     Returns
@@ -186,6 +191,8 @@ def plot_step_losses(histories, *, smooth: int = 1, title: str = ""):
         if smooth > 1 and len(losses) >= smooth:
             losses = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
         ax.plot(np.arange(len(losses)) + (smooth if smooth > 1 else 1), losses, label=label, lw=1)
+    if floor is not None:
+        ax.axhline(floor, color="black", ls="--", lw=1, label=floor_label or f"{floor:g}")
     ax.set(xlabel="training step", ylabel="training loss", yscale="log", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
