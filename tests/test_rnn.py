@@ -84,7 +84,8 @@ def _module_gradcheck(layer, x, states, finals_used):
 
     out, finals = run()
     g_out = g_rng.standard_normal(out.shape)
-    g_finals = [g_rng.standard_normal(f.shape) if used else None for f, used in zip(finals, finals_used)]
+    g_finals = [g_rng.standard_normal(f.shape) if used else None
+                for f, used in zip(finals, finals_used)]
 
     def loss(_):
         out_, finals_ = run()
@@ -189,7 +190,8 @@ def test_rnn_matches_torch_float32(rng):
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, RTOL_64), (np.float32, RTOL_32_RECURRENT)])
 def test_lstm_matches_torch(rng, dtype, rtol):
     layer = LSTM(D, H, batch_first=True, dtype=dtype, rng=rng)
-    twin = _torch_twin(layer, torch.nn.LSTM, torch.float64 if dtype == np.float64 else torch.float32)
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    twin = _torch_twin(layer, torch.nn.LSTM, torch_dtype)
     x = rng.standard_normal((N, 12, D)).astype(dtype)
     h0, c0 = (rng.standard_normal((1, N, H)).astype(dtype) for _ in range(2))
     out, (h_n, c_n) = layer(x, (h0, c0))
@@ -228,7 +230,8 @@ def test_gradients_accumulate_like_torch(rng):
     once = layer.weight_hh_l0.grad.copy()
     layer(x, h0)
     layer.backward(g)
-    np.testing.assert_allclose(layer.weight_hh_l0.grad, 2 * once, rtol=1e-14, err_msg="weight_hh_l0")
+    np.testing.assert_allclose(layer.weight_hh_l0.grad, 2 * once, rtol=1e-14,
+                               err_msg="weight_hh_l0")
 
 
 # ------------------------------------------------------------------- names, init, repeatability
@@ -333,7 +336,7 @@ def test_nan_in_input_or_h0(layer):
 
 
 def test_wrong_dtype(layer):
-    with pytest.raises(TypeError, match="input has dtype float32 but this layer's parameters are float64"):
+    with pytest.raises(TypeError, match="dtype float32 but this layer's parameters are float64"):
         layer(np.zeros((T, N, D), dtype=np.float32))
     with pytest.raises(TypeError, match="must be float32 or float64"):
         layer(np.zeros((T, N, D), dtype=np.int64))

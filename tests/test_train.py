@@ -88,7 +88,7 @@ def test_linear_schedule_falls_to_zero_step_by_step():
         fit(model, (x, y), epochs=1, lr_schedule="cosine", progress=False)
 
 
-def test_linear_schedule_matches_torch_lambda_lr_in_lock_step():
+def test_linear_schedule_keeps_both_implementations_in_lock_step():
     """The linear schedule gives both implementations the same learning rate at every step."""
     x, y = _blobs(120)
     np_model, t_model = _twins("mlp")

@@ -45,6 +45,7 @@ import numpy as np
 from companion._checks import check_array, check_same_dtype
 from companion.numpy_impl import functional as F
 from companion.numpy_impl.init import uniform_
+from companion.numpy_impl.layers import _positive_int, _resolve_rng
 from companion.numpy_impl.module import Module, Parameter, resolve_dtype
 
 __all__ = ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "RNN", "LSTM"]
@@ -63,7 +64,9 @@ def _check_weights(weight_ih, weight_hh, bias_ih, bias_hh, gates: int) -> tuple[
     dtype = weight_ih.dtype
     rows = weight_ih.shape[0]
     if rows % gates:
-        raise ValueError(f"weight_ih must have {gates}*hidden_size rows, got shape {weight_ih.shape}")
+        raise ValueError(
+            f"weight_ih must have {gates}*hidden_size rows, got shape {weight_ih.shape}"
+        )
     hidden = rows // gates
     check_array(weight_hh, "weight_hh", dtype=dtype, shape=(rows, hidden))
     for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
@@ -86,7 +89,7 @@ def _check_sequence(x, h0, dtype, size: int, hidden: int, state: str = "h0") -> 
     check_array(h0, state, shape=(x.shape[1], hidden))
 
 
-def _input_projection(x, weight_ih, weight_hh, bias_ih, bias_hh) -> np.ndarray:
+def _input_projection(x, weight_ih, bias_ih, bias_hh) -> np.ndarray:
     """``x_t @ weight_ih.T + bias_ih + bias_hh`` for every step at once: ``(T, N, rows)``."""
     proj = x @ weight_ih.T
     if bias_ih is not None:
@@ -142,7 +145,7 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonline
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     size, hidden = _check_weights(weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
     _check_sequence(x, h0, weight_ih.dtype, size, hidden)
-    proj = _input_projection(x, weight_ih, weight_hh, bias_ih, bias_hh)
+    proj = _input_projection(x, weight_ih, bias_ih, bias_hh)
     hs = np.empty_like(proj)
     h = h0
     for t in range(x.shape[0]):  # the recurrence: step t needs h_{t-1}, so time is a loop
@@ -207,7 +210,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     size, hidden = _check_weights(weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
     _check_sequence(x, h0, weight_ih.dtype, size, hidden)
     _check_sequence(x, c0, weight_ih.dtype, size, hidden, state="c0")
-    proj = _input_projection(x, weight_ih, weight_hh, bias_ih, bias_hh)
+    proj = _input_projection(x, weight_ih, bias_ih, bias_hh)
     steps, n = x.shape[:2]
     gates = np.empty_like(proj)  # activated gates i, f, g, o of every step: (T, N, 4H)
     cs = np.empty((steps, n, hidden), dtype=x.dtype)
@@ -266,12 +269,6 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
 # ================================================================================================
 # Modules
 # ================================================================================================
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class _Recurrent(Module):
@@ -390,17 +387,6 @@ class _Recurrent(Module):
         return s
 
 
-def _resolve_rng(rng) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}; "
-            f"use np.random.default_rng(seed)"
-        )
-    return rng
-
-
 class RNN(_Recurrent):
     """A one-layer Elman RNN, as ``torch.nn.RNN(input_size, hidden_size, ...)``.
 
@@ -507,7 +493,9 @@ class LSTM(_Recurrent):
         elif isinstance(state, tuple) and len(state) == 2:
             h0, c0 = state
         else:
-            raise TypeError(f"LSTM state must be a pair (h0, c0) or None, got {type(state).__name__}")
+            raise TypeError(
+                f"LSTM state must be a pair (h0, c0) or None, got {type(state).__name__}"
+            )
         h0_, c0_ = self._state(h0, n, "h0"), self._state(c0, n, "c0")
         (hs, c_n), self._cache = lstm_forward(xt, h0_, c0_, *self._params())
         return self._out(hs), (hs[-1][None], c_n[None])

@@ -105,7 +105,8 @@ def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.
     """
     if set(grad_norms) != set(losses) or not grad_norms:
         raise ValueError(
-            f"grad_norms and losses must name the same runs, got {list(grad_norms)} and {list(losses)}"
+            f"grad_norms and losses must name the same runs, got {list(grad_norms)} and "
+            f"{list(losses)}"
         )
     plt = _pyplot()
     fig, (ax_g, ax_l) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=DPI)
@@ -127,8 +128,8 @@ def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.
     return fig
 
 
-def plot_step_losses(losses: Mapping[str, np.ndarray], accuracies: Mapping[str, float] | None = None,
-                     *, window: int = 20):
+def plot_step_losses(losses: Mapping[str, np.ndarray],
+                     accuracies: Mapping[str, float] | None = None, *, window: int = 20):
     """Training loss per step of several runs, as a moving average over ``window`` steps.
 
     Parameters
