@@ -83,7 +83,8 @@ def check_array(
         if x.ndim != len(shape) or any(
             want is not None and got != want for got, want in zip(x.shape, shape)
         ):
-            pretty = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            dims = ["*" if s is None else str(s) for s in shape]
+            pretty = f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(dims) + ")"
             raise ValueError(f"{name} must have shape {pretty}, got {x.shape}")
     if finite and x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))

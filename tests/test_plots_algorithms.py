@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 
 from companion.plots import algorithms
 
@@ -108,7 +109,7 @@ def test_decision_boundaries_one_titled_panel_per_snapshot_the_rest_hidden(rng):
     assert [ax.get_title() for ax in axes[:4]] == titles, "panel titles"
     assert [ax.axison for ax in axes] == [True] * 4 + [False] * 2, "unused panels must be hidden"
     for i, ax in enumerate(axes[:4]):
-        scatter = [c for c in ax.collections if isinstance(c, matplotlib.collections.PathCollection)]
+        scatter = [c for c in ax.collections if isinstance(c, PathCollection)]
         assert len(scatter) == 1, f"panel {i}: {len(scatter)} scatter plots"
         np.testing.assert_array_equal(scatter[0].get_offsets(), x, err_msg=f"panel {i} points")
         np.testing.assert_array_equal(scatter[0].get_array(), y, err_msg=f"panel {i} colours")

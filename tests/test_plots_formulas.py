@@ -136,8 +136,6 @@ def test_loss_surface_draws_contours_paths_ends_and_start():
                                rtol=1e-12, err_msg="contour levels span the losses")
 
 
-@pytest.mark.xfail(strict=True, reason="formulas.py:151 np.geomspace(losses.min(), ...) fails "
-                   "with numpy's 'Geometric sequence cannot include zero' when a loss is 0")
 def test_loss_surface_with_a_zero_minimum_is_drawn_or_refused_by_name():
     w, b, losses = _surface()
     try:

@@ -148,6 +148,11 @@ def plot_loss_surface(
     check_array(b_values, "b_values", ndim=1)
     check_array(losses, "losses", shape=(b_values.size, w_values.size))
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=DPI)
+    if not losses.min() > 0 or not losses.max() > losses.min():
+        raise ValueError(
+            f"losses must be positive and not all equal for log-spaced contours, got values "
+            f"from {losses.min():.3g} to {losses.max():.3g}"
+        )
     levels = np.geomspace(losses.min(), losses.max(), 18)  # log spacing shows the valley floor
     contour = ax.contour(w_values, b_values, losses, levels=levels, cmap="viridis", linewidths=1)
     fig.colorbar(contour, ax=ax, label="loss", format="%.2g")

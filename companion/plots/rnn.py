@@ -47,8 +47,10 @@ def moving_average(values, window: int) -> np.ndarray:
     arr = _series(values, "values")
     if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= arr.size:
         raise ValueError(f"window must be an int in [1, {arr.size}], got {window!r}")
-    sums = np.cumsum(np.concatenate([[0.0], arr]))
-    return (sums[window:] - sums[:-window]) / window
+    # Each window averaged on its own (not as differences of a running sum), so one huge or
+    # infinite value of a diverging run spoils only the windows that contain it.
+    windows = np.lib.stride_tricks.sliding_window_view(arr, window)
+    return windows.mean(axis=1)
 
 
 def plot_gradient_norms(lengths, norms: Mapping[str, np.ndarray], bounds=None, *,
