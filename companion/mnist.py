@@ -291,6 +291,9 @@ def _check_arguments(parser, args) -> None:
         parser.error("--device applies to --impl torch only")
     if args.save is not None and args.save.suffix != ".npz":
         parser.error(f"--save must name a .npz file, got {str(args.save)!r}")
+    if args.save is not None and not args.save.parent.is_dir():
+        parser.error(f"--save {args.save}: the folder {args.save.parent} does not exist "
+                     "(checked before training, so no work is lost)")
     if args.lr_schedule == "linear" and args.lr_decay != 1.0:
         parser.error("--lr-decay applies to --lr-schedule exponential only")
     if args.load is not None and args.save is not None:

@@ -103,6 +103,7 @@ def test_saved_weights_are_the_trained_weights_and_load_in_float64(tiny_mnist, t
     (["--save", "weights.txt"], "must name a .npz file"),
     (["--lr-decay", "0.5"], "--lr-decay applies to --lr-schedule exponential only"),
     (["--augment", "-2"], "expected an integer >= 0, got -2"),
+    (["--save", "no-such-folder/cnn.npz"], "the folder no-such-folder does not exist"),
 ])
 def test_bad_arguments_exit_2_with_a_message(argv, expected, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -139,7 +140,7 @@ def test_missing_data_folder_gives_a_clean_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 1, f"exit status {status}, expected 1"
     assert str(missing) in err and "does not exist" in err, f"unclear message: {err!r}"
-    assert "train-images-idx3-ubyte.gz" in err, f"the message does not say what to put there: {err!r}"
+    assert "train-images-idx3-ubyte.gz" in err, f"the message does not say what goes there: {err!r}"
     assert "Traceback" not in err
 
 

@@ -314,7 +314,7 @@ def test_linear_forward_rejects_bad_input(rng):
         F.linear_forward(rng.standard_normal((2, 5, 1)), w)
     with pytest.raises(TypeError, match="input has dtype float32 but this layer's parameters are float64"):
         F.linear_forward(rng.standard_normal((2, 5)).astype(np.float32), w)
-    with pytest.raises(ValueError, match=r"bias must have shape \(3\), got \(4,\)"):
+    with pytest.raises(ValueError, match=r"bias must have shape \(3,\), got \(4,\)"):
         F.linear_forward(rng.standard_normal((2, 5)), w, np.zeros(4))
 
 

@@ -7,7 +7,6 @@ import functools
 
 import numpy as np
 import pytest
-import torch
 
 from companion import models
 from companion.data import random_shift
@@ -158,7 +157,7 @@ def test_predict_and_evaluate_agree_between_implementations():
 
 
 def test_a_custom_loss_is_used():
-    """fit's loss= replaces cross-entropy: a loss whose gradient is zero leaves the weights alone."""
+    """fit's loss= replaces cross-entropy: a zero gradient leaves the weights alone."""
 
     class NoGradient:
         def forward(self, logits, y):
@@ -221,15 +220,20 @@ def test_random_shift_moves_each_image_by_its_own_offset():
     x = rng.random((50, 1, 28, 28)).astype(np.float32)
     out = random_shift(x, np.random.default_rng(3), max_shift=2)
     assert out.shape == x.shape and out.dtype == x.dtype
+    def covered(dy, dx):  # the pixels of the output that a shift by (dy, dx) fills
+        return slice(max(dy, 0), 28 + min(dy, 0)), slice(max(dx, 0), 28 + min(dx, 0))
+
+    def source(dy, dx):  # the pixels of the input they come from
+        return slice(max(-dy, 0), 28 - max(dy, 0)), slice(max(-dx, 0), 28 - max(dx, 0))
+
     found = set()
     for n in range(50):  # a test may loop: find each image's shift by brute force
         matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
-                   if np.array_equal(out[n, 0, max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)],
-                                     x[n, 0, max(-dy, 0):28 - max(dy, 0), max(-dx, 0):28 - max(dx, 0)])]
+                   if np.array_equal(out[n, 0][covered(dy, dx)], x[n, 0][source(dy, dx)])]
         assert len(matches) == 1, f"image {n}: not a single shift of the input ({matches})"
         dy, dx = matches[0]
         border = np.ones((28, 28), bool)
-        border[max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)] = False
+        border[covered(dy, dx)] = False
         assert not out[n, 0][border].any(), f"image {n}: the uncovered border is not zero"
         found.add((dy, dx))
     assert len(found) > 10, f"only {len(found)} distinct shifts among 50 images"
