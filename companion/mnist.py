@@ -35,8 +35,8 @@ from companion.numpy_impl import init
 from companion.numpy_impl.module import Module
 from companion.train import evaluate, fit
 
-__all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "keras_init_",
-           "RECIPES", "WeightsError"]
+__all__ = ["main", "build_parser", "save_weights", "load_weights", "saved_model_name",
+           "make_model", "keras_init_", "RECIPES", "WeightsError"]
 
 #: The key of the ``.npz`` entry that names the model the weights belong to.
 MODEL_KEY = "__model__"
@@ -151,6 +151,20 @@ def _read_weights(path) -> tuple[str | None, dict[str, np.ndarray]]:
     return (None if name is None else str(name)), arrays
 
 
+def saved_model_name(path) -> str:
+    """The model name a weights file written by ``save_weights`` records.
+
+    Raises
+    ------
+    WeightsError
+        The file is missing or unreadable, or records no model name.
+    """
+    name, _ = _read_weights(path)
+    if name is None:
+        raise WeightsError(f"{path} does not say which model it holds; pass --model")
+    return name
+
+
 def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=np.float32,
                  device=None):
     """Load a weights file written by ``save_weights`` into a new model of either implementation.
@@ -199,34 +213,27 @@ def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=n
 # ================================================================================================
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _argument_type(convert, is_valid, expected: str):
+    """An argparse ``type=``: ``convert`` the text, then require ``is_valid`` of the value.
+
+    Both failures exit with "expected <expected>, got <what came>", naming the option.
+    """
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not is_valid(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
+_positive_int = _argument_type(int, lambda v: v >= 1, "a positive integer")
+_non_negative_int = _argument_type(int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _argument_type(float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Data: --data-dir, else $COMPANION_DATA_DIR, else the per-user cache, else a "
                "verified download of the official files.",
     )
-    parser.add_argument("--model", choices=sorted(models.MODELS), default="cnn",
-                        help="the architecture (default: cnn, the source's Keras CNN)")
+    parser.add_argument("--model", choices=sorted(models.MODELS), default=None,
+                        help="the architecture (default: cnn, the source's Keras CNN; with "
+                             "--load, the one the weights file records)")
     parser.add_argument("--impl", choices=["numpy", "torch"], default="numpy",
                         help="the NumPy reference or its torch twin (default: numpy)")
     parser.add_argument("--epochs", type=_positive_int,
@@ -279,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _apply_recipe(args) -> None:
     """Fill the training options left unset from the book's recipe for ``args.model``."""
+    if args.model is None:
+        if args.load is not None:
+            return  # the model is the one the weights file records; nothing is trained
+        args.model = "cnn"
     recipe = RECIPES[args.model]
     for option, key in (("epochs", "epochs"), ("lr", "lr"), ("batch_size", "batch_size"),
                         ("augment", "shift")):
@@ -341,6 +353,8 @@ def main(argv=None) -> int:
 
     try:
         if args.load is not None:
+            if args.model is None:
+                args.model = saved_model_name(args.load)
             model = load_weights(args.load, model=args.model, impl=args.impl, dtype=dtype,
                                  device=args.device)
             print(f"loaded {args.model} weights from {args.load} into the {args.impl} model")

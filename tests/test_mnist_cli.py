@@ -92,6 +92,18 @@ def test_saved_weights_are_the_trained_weights_and_load_in_float64(tiny_mnist, t
         f"accuracy after training {acc_trained} differs from the reloaded weights' {acc_reloaded}"
 
 
+def test_load_without_model_takes_the_model_the_file_records(tiny_mnist, tmp_path, capsys):
+    folder, _ = tiny_mnist
+    weights = tmp_path / "lenet.npz"
+    assert main(["--model", "lenet", "--epochs", "1", "--batch-size", "50", "--data-dir",
+                 str(folder), "--save", str(weights), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["--load", str(weights), "--data-dir", str(folder), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "loaded lenet weights" in out, f"--load did not take the recorded model:\n{out}"
+    assert "; lenet, numpy," in out, f"the accuracy line names another model:\n{out}"
+
+
 @pytest.mark.parametrize("argv, expected", [
     (["--model", "resnet"], "invalid choice: 'resnet'"),
     (["--epochs", "-1"], "expected a positive integer, got -1"),

@@ -65,7 +65,30 @@ class _Layer(Module):
         return self._cache
 
 
-class Linear(_Layer):
+class _WeightedLayer(_Layer):
+    """Shared by the layers with a ``weight`` and an optional ``bias`` (Linear, Conv2d)."""
+
+    def _init_parameters(self, weight_shape, n_bias: int, bias: bool, dtype, rng) -> None:
+        # Empty arrays of the layer's dtype, then filled in place as torch fills its layers.
+        dt = resolve_dtype(dtype)
+        self.weight = Parameter(np.empty(weight_shape, dtype=dt))
+        self.bias = Parameter(np.empty(n_bias, dtype=dt)) if bias else None
+        default_init_(self.weight, self.bias, rng=_resolve_rng(rng))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weight.dtype
+
+    def _bias_data(self) -> np.ndarray | None:
+        return None if self.bias is None else self.bias.data
+
+    def _accumulate_grads(self, dweight: np.ndarray, dbias: np.ndarray | None) -> None:
+        self.weight.accumulate_grad(dweight)
+        if self.bias is not None:
+            self.bias.accumulate_grad(dbias)
+
+
+class Linear(_WeightedLayer):
     """Fully connected layer ``y = x @ weight.T + bias``, as ``torch.nn.Linear``.
 
     Parameters
@@ -88,25 +111,16 @@ class Linear(_Layer):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
-        dt = resolve_dtype(dtype)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
-        self.bias = Parameter(np.empty(self.out_features, dtype=dt)) if bias else None
-        default_init_(self.weight, self.bias, rng=_resolve_rng(rng))
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.weight.dtype
+        self._init_parameters((self.out_features, self.in_features), self.out_features, bias,
+                              dtype, rng)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        bias = None if self.bias is None else self.bias.data
-        out, self._cache = F.linear_forward(x, self.weight.data, bias)
+        out, self._cache = F.linear_forward(x, self.weight.data, self._bias_data())
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx, dweight, dbias = F.linear_backward(dy, self._take_cache())
-        self.weight.accumulate_grad(dweight)
-        if self.bias is not None:
-            self.bias.accumulate_grad(dbias)
+        self._accumulate_grads(dweight, dbias)
         return dx
 
     def extra_repr(self) -> str:
@@ -116,7 +130,7 @@ class Linear(_Layer):
         )
 
 
-class Conv2d(_Layer):
+class Conv2d(_WeightedLayer):
     """2-D convolution (cross-correlation) with zero padding, as ``torch.nn.Conv2d``.
 
     Parameters
@@ -156,26 +170,17 @@ class Conv2d(_Layer):
         self.kernel_size = F._pair(kernel_size, "kernel_size", 1)
         self.stride = F._pair(stride, "stride", 1)
         self.padding = F._pair(padding, "padding", 0)
-        dt = resolve_dtype(dtype)
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.weight = Parameter(np.empty(shape, dtype=dt))
-        self.bias = Parameter(np.empty(self.out_channels, dtype=dt)) if bias else None
-        default_init_(self.weight, self.bias, rng=_resolve_rng(rng))
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.weight.dtype
+        self._init_parameters((self.out_channels, self.in_channels) + self.kernel_size,
+                              self.out_channels, bias, dtype, rng)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        bias = None if self.bias is None else self.bias.data
-        out, self._cache = F.conv2d_forward(x, self.weight.data, bias, self.stride, self.padding)
+        out, self._cache = F.conv2d_forward(x, self.weight.data, self._bias_data(), self.stride,
+                                            self.padding)
         return out
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx, dweight, dbias = F.conv2d_backward(dy, self._take_cache())
-        self.weight.accumulate_grad(dweight)
-        if self.bias is not None:
-            self.bias.accumulate_grad(dbias)
+        self._accumulate_grads(dweight, dbias)
         return dx
 
     def extra_repr(self) -> str:
