@@ -8,6 +8,7 @@ if [ -z "${COMPANION_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then
     COMPANION_DATA_DIR="$(cd ../shared/data && pwd)"
     export COMPANION_DATA_DIR
 fi
+echo "COMPANION_DATA_DIR=${COMPANION_DATA_DIR:-<unset>}"
 
 # One BLAS/OpenMP thread per process: the notebooks mix NumPy (OpenBLAS) and torch (OpenMP) in
 # one process, and two thread pools spinning on 2 cores slow each other down many times over.

@@ -35,8 +35,8 @@ from companion.numpy_impl import init
 from companion.numpy_impl.module import Module
 from companion.train import evaluate, fit
 
-__all__ = ["main", "build_parser", "save_weights", "load_weights", "saved_model_name",
-           "make_model", "keras_init_", "RECIPES", "WeightsError"]
+__all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "keras_init_",
+           "RECIPES", "WeightsError"]
 
 #: The key of the ``.npz`` entry that names the model the weights belong to.
 MODEL_KEY = "__model__"
@@ -151,20 +151,6 @@ def _read_weights(path) -> tuple[str | None, dict[str, np.ndarray]]:
     return (None if name is None else str(name)), arrays
 
 
-def saved_model_name(path) -> str:
-    """The model name a weights file written by ``save_weights`` records.
-
-    Raises
-    ------
-    WeightsError
-        The file is missing or unreadable, or records no model name.
-    """
-    name, _ = _read_weights(path)
-    if name is None:
-        raise WeightsError(f"{path} does not say which model it holds; pass --model")
-    return name
-
-
 def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=np.float32,
                  device=None):
     """Load a weights file written by ``save_weights`` into a new model of either implementation.
@@ -188,12 +174,25 @@ def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=n
         The file is missing or unreadable, was saved for another model, or its arrays do not
         fit the model (missing or unexpected keys, wrong shapes).
     """
+    name, state = _read_weights_for(path, model)
+    return _model_holding(state, name, path, impl=impl, dtype=dtype, device=device)
+
+
+def _read_weights_for(path, model: str | None) -> tuple[str, dict[str, np.ndarray]]:
+    """Read a weights file once: the model it is for (``model``, else the one it records) and
+    its state dict. Raises WeightsError if neither names a model or the two disagree."""
     saved_name, state = _read_weights(path)
     name = model or saved_name
     if name is None:
-        raise WeightsError(f"{path} does not say which model it holds; pass model=")
+        raise WeightsError(f"{path} does not say which model it holds; pass model= "
+                           "(--model on the command line)")
     if saved_name is not None and model is not None and saved_name != model:
         raise WeightsError(f"{path} holds weights of the model {saved_name!r}, not {model!r}")
+    return name, state
+
+
+def _model_holding(state, name: str, path, *, impl: str, dtype, device):
+    """A new ``name`` model of ``impl`` with ``state`` loaded; WeightsError if it does not fit."""
     net = make_model(name, impl, dtype=dtype, device=device)
     try:
         if impl == "numpy":
@@ -287,10 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _apply_recipe(args) -> None:
     """Fill the training options left unset from the book's recipe for ``args.model``."""
-    if args.model is None:
-        if args.load is not None:
-            return  # the model is the one the weights file records; nothing is trained
-        args.model = "cnn"
     recipe = RECIPES[args.model]
     for option, key in (("epochs", "epochs"), ("lr", "lr"), ("batch_size", "batch_size"),
                         ("augment", "shift")):
@@ -337,8 +332,16 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
-    _apply_recipe(args)
     dtype = np.dtype(args.dtype)
+    saved_state = None
+    if args.load is not None:  # read the weights before the data: a bad file fails at once
+        try:
+            args.model, saved_state = _read_weights_for(args.load, args.model)
+        except WeightsError as err:
+            return _error(str(err))
+    else:
+        args.model = args.model or "cnn"
+        _apply_recipe(args)
 
     if args.data_dir is not None:
         problem = _check_data_dir(args.data_dir)
@@ -353,10 +356,8 @@ def main(argv=None) -> int:
 
     try:
         if args.load is not None:
-            if args.model is None:
-                args.model = saved_model_name(args.load)
-            model = load_weights(args.load, model=args.model, impl=args.impl, dtype=dtype,
-                                 device=args.device)
+            model = _model_holding(saved_state, args.model, args.load, impl=args.impl,
+                                   dtype=dtype, device=args.device)
             print(f"loaded {args.model} weights from {args.load} into the {args.impl} model")
         else:
             model = _train(args, data, dtype)

@@ -68,11 +68,12 @@ class _Layer(Module):
 class _WeightedLayer(_Layer):
     """Shared by the layers with a ``weight`` and an optional ``bias`` (Linear, Conv2d)."""
 
-    def _init_parameters(self, weight_shape, n_bias: int, bias: bool, dtype, rng) -> None:
+    def _init_parameters(self, weight_shape, bias: bool, dtype, rng) -> None:
         # Empty arrays of the layer's dtype, then filled in place as torch fills its layers.
+        # One bias per output unit: weight_shape[0] is out_features / out_channels.
         dt = resolve_dtype(dtype)
         self.weight = Parameter(np.empty(weight_shape, dtype=dt))
-        self.bias = Parameter(np.empty(n_bias, dtype=dt)) if bias else None
+        self.bias = Parameter(np.empty(weight_shape[0], dtype=dt)) if bias else None
         default_init_(self.weight, self.bias, rng=_resolve_rng(rng))
 
     @property
@@ -111,8 +112,7 @@ class Linear(_WeightedLayer):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
-        self._init_parameters((self.out_features, self.in_features), self.out_features, bias,
-                              dtype, rng)
+        self._init_parameters((self.out_features, self.in_features), bias, dtype, rng)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out, self._cache = F.linear_forward(x, self.weight.data, self._bias_data())
@@ -170,8 +170,8 @@ class Conv2d(_WeightedLayer):
         self.kernel_size = F._pair(kernel_size, "kernel_size", 1)
         self.stride = F._pair(stride, "stride", 1)
         self.padding = F._pair(padding, "padding", 0)
-        self._init_parameters((self.out_channels, self.in_channels) + self.kernel_size,
-                              self.out_channels, bias, dtype, rng)
+        self._init_parameters((self.out_channels, self.in_channels) + self.kernel_size, bias,
+                              dtype, rng)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out, self._cache = F.conv2d_forward(x, self.weight.data, self._bias_data(), self.stride,
