@@ -10,19 +10,15 @@ The data come from ``companion.data.load_mnist``: the folder given with ``--data
 ``$COMPANION_DATA_DIR``, else the per-user cache, else a verified download of the official files.
 The command says how many training images it used (an offline folder may hold only a subset).
 
-Weights are saved as an ``.npz`` file of the model's ``state_dict`` (keys ``"0.weight"``,
-``"0.bias"``, ...; the same for both implementations) plus the model's name under
-``"__model__"``, written atomically (a temporary file, then a rename). ``load_weights`` loads such
-a file into either implementation.
+Weights are saved and loaded by ``companion.weights`` (an ``.npz`` of the state dict, written
+atomically); this module is the command line only.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,24 +26,14 @@ import numpy as np
 
 from companion import models
 from companion.data import FILE_NAMES, DataError, load_mnist, random_shift
-from companion.numpy_impl import build as build_numpy
-from companion.numpy_impl import init
-from companion.numpy_impl.module import Module
+from companion.models import INITS, make_model
 from companion.train import evaluate, fit
+from companion.weights import WeightsError, model_holding, read_weights, save_weights
 
-__all__ = ["main", "build_parser", "save_weights", "load_weights", "make_model", "keras_init_",
-           "RECIPES", "WeightsError"]
-
-#: The key of the ``.npz`` entry that names the model the weights belong to.
-MODEL_KEY = "__model__"
-
-
-class WeightsError(ValueError):
-    """A weights file that cannot be read, or that does not fit the model."""
-
+__all__ = ["main", "build_parser", "RECIPES"]
 
 # ================================================================================================
-# Models and weights
+# The book's recipes
 # ================================================================================================
 
 
@@ -60,152 +46,6 @@ RECIPES = {
     "cnn": {"epochs": 3, "lr": 2e-3, "batch_size": 32, "shift": 1},
     "lenet": {"epochs": 5, "lr": 3e-3, "batch_size": 32, "shift": 1},
 }
-
-#: The initialisations ``make_model`` offers.
-INITS = ("keras", "torch")
-
-
-def keras_init_(model, rng: np.random.Generator):
-    """Initialise a NumPy model as Keras does by default, in place: Glorot-uniform weights
-    (``companion.numpy_impl.init.xavier_uniform_``) and zero biases.
-
-    The source's models are Keras models, so this is the starting point its numbers came from.
-    Layers are visited in order, each weight drawn from ``rng`` in turn.
-    """
-    for layer in model:  # a dozen layers at most; only Linear and Conv2d have weights
-        if getattr(layer, "weight", None) is not None:
-            init.xavier_uniform_(layer.weight, rng=rng)
-            if layer.bias is not None:
-                init.zeros_(layer.bias)
-    return model
-
-
-def make_model(name: str, impl: str = "numpy", *, dtype=np.float32, seed: int = 0, device=None,
-               init_scheme: str = "keras"):
-    """A fresh model ``name`` ("mlp", "cnn", "lenet") in ``impl`` ("numpy" or "torch").
-
-    The NumPy model is built and initialised from ``seed``: with ``init_scheme="keras"`` (the
-    default, the source's) Glorot-uniform weights and zero biases, with ``"torch"`` torch's default
-    initialisation. The torch model gets a copy of those same weights, so both implementations
-    start from the same point.
-    """
-    if init_scheme not in INITS:
-        raise ValueError(f"init_scheme must be one of {INITS}, got {init_scheme!r}")
-    spec = models.get_spec(name)
-    model = build_numpy(spec, dtype=dtype, seed=seed)
-    if init_scheme == "keras":
-        keras_init_(model, np.random.default_rng(seed))
-    if impl == "numpy":
-        return model
-    if impl != "torch":
-        raise ValueError(f"impl must be 'numpy' or 'torch', got {impl!r}")
-    from companion.torch_impl import build as build_torch, numpy_to_torch
-
-    return numpy_to_torch(model, build_torch(spec, dtype=dtype, device=device))
-
-
-def _state_dict(model) -> dict[str, np.ndarray]:
-    """The model's weights as NumPy arrays, whichever the implementation."""
-    if isinstance(model, Module):
-        return dict(model.state_dict())
-    from companion.torch_impl import torch_state_to_numpy
-
-    return dict(torch_state_to_numpy(model))
-
-
-def save_weights(model, path, *, model_name: str) -> Path:
-    """Write ``model``'s state dict to ``path`` (.npz), atomically; returns the path.
-
-    The file holds one array per parameter (the state-dict keys) and ``"__model__"``, the
-    model's name. Nothing half-written is left behind if writing fails.
-    """
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise ValueError(f"the weights file must end in .npz, got {path.name!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot save weights to {path}: the folder {path.parent} "
-                                "does not exist")
-    arrays = _state_dict(model)
-    arrays[MODEL_KEY] = np.array(model_name)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _read_weights(path) -> tuple[str | None, dict[str, np.ndarray]]:
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as err:
-        raise WeightsError(f"{path} is not a readable .npz weights file ({err})") from err
-    name = arrays.pop(MODEL_KEY, None)
-    return (None if name is None else str(name)), arrays
-
-
-def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=np.float32,
-                 device=None):
-    """Load a weights file written by ``save_weights`` into a new model of either implementation.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    model : "mlp", "cnn", "lenet" or None
-        The architecture. None: the one recorded in the file.
-    impl : "numpy" or "torch"
-    dtype : float32 or float64
-    device : torch device (torch only)
-
-    Returns
-    -------
-    The model, in training mode, holding the file's weights.
-
-    Raises
-    ------
-    WeightsError
-        The file is missing or unreadable, was saved for another model, or its arrays do not
-        fit the model (missing or unexpected keys, wrong shapes).
-    """
-    name, state = _read_weights_for(path, model)
-    return _model_holding(state, name, path, impl=impl, dtype=dtype, device=device)
-
-
-def _read_weights_for(path, model: str | None) -> tuple[str, dict[str, np.ndarray]]:
-    """Read a weights file once: the model it is for (``model``, else the one it records) and
-    its state dict. Raises WeightsError if neither names a model or the two disagree."""
-    saved_name, state = _read_weights(path)
-    name = model or saved_name
-    if name is None:
-        raise WeightsError(f"{path} does not say which model it holds; pass model= "
-                           "(--model on the command line)")
-    if saved_name is not None and model is not None and saved_name != model:
-        raise WeightsError(f"{path} holds weights of the model {saved_name!r}, not {model!r}")
-    return name, state
-
-
-def _model_holding(state, name: str, path, *, impl: str, dtype, device):
-    """A new ``name`` model of ``impl`` with ``state`` loaded; WeightsError if it does not fit."""
-    net = make_model(name, impl, dtype=dtype, device=device)
-    try:
-        if impl == "numpy":
-            net.load_state_dict(state)
-        else:
-            from companion.torch_impl import numpy_to_torch
-
-            numpy_to_torch(state, net)
-    except (KeyError, ValueError, TypeError) as err:
-        message = err.args[0] if err.args else str(err)
-        raise WeightsError(f"{path} does not fit the model {name!r}: {message}") from None
-    return net
-
 
 # ================================================================================================
 # The command line
@@ -336,7 +176,7 @@ def main(argv=None) -> int:
     saved_state = None
     if args.load is not None:  # read the weights before the data: a bad file fails at once
         try:
-            args.model, saved_state = _read_weights_for(args.load, args.model)
+            args.model, saved_state = read_weights(args.load, args.model)
         except WeightsError as err:
             return _error(str(err))
     else:
@@ -356,7 +196,7 @@ def main(argv=None) -> int:
 
     try:
         if args.load is not None:
-            model = _model_holding(saved_state, args.model, args.load, impl=args.impl,
+            model = model_holding(saved_state, args.model, args.load, impl=args.impl,
                                    dtype=dtype, device=args.device)
             print(f"loaded {args.model} weights from {args.load} into the {args.impl} model")
         else:

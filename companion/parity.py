@@ -2,11 +2,13 @@
 
 One call does it all, from a notebook or a test::
 
-    report = compare("cnn", x, y, optimizer=("adam", {"lr": 1e-3}), steps=20)
+    report = compare(models.lenet, x, y, optimizer=("adam", {"lr": 1e-3}), steps=20)
     print(report)                  # a table: tensor, shape, max abs diff, max rel diff
     report.assert_close(1e-10)     # AssertionError naming the worst tensor if any is further
 
-``compare`` builds the NumPy model from a seed, copies its weights into the torch model, and runs
+``compare`` builds the NumPy model from a seed with a model function of ``companion.models`` (or
+a name of ``models.MODELS``), builds the torch twin with the same function, copies the weights
+across, and runs
 both on the same batch: forward (``output``), the loss (``loss``), backward (``input.grad`` and
 every ``<parameter>.grad``), then ``steps`` optimizer steps on that batch (the loss at every step,
 ``loss curve``, and every ``<parameter> after step k``). ``train_both`` does the same over a
@@ -15,10 +17,15 @@ sequence of batches and returns both loss curves.
 The relative difference of a tensor is ``max|a - b| / max(max|b|, tiny)``: the largest error
 measured against the tensor's scale (``b`` is torch's value), so entries that happen to be near
 zero do not blow it up.
+
+On a GPU, torch may multiply float32 matrices in TF32 (10-bit mantissas), which would measure
+that rounding rather than the implementation: every comparison here runs with TF32 switched off
+(and restores the settings it found), and the report's title says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -27,19 +34,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion import models
+from companion import models, numpy_impl
 from companion._checks import check_array, check_float_dtype
-from companion import numpy_impl
 from companion.numpy_impl import losses as np_losses
-from companion.numpy_impl import optim as np_optim
 from companion.numpy_impl.module import Module
-from companion.torch_impl import (
-    build as torch_build,
-    check_state_fits,
-    default_device,
-    numpy_to_torch,
-    torch_dtype,
-)
+from companion.numpy_impl.optim import OPTIMIZERS
+from companion.torch_impl import check_state_fits, default_device, numpy_to_torch, torch_dtype
 
 #: The denominator floor of the relative difference (the smallest normal float64).
 TINY = float(np.finfo(np.float64).tiny)
@@ -51,16 +51,6 @@ LOSSES = {
     "bce_with_logits": (np_losses.BCEWithLogitsLoss, nn.BCEWithLogitsLoss),
 }
 
-#: Optimizer names -> (NumPy class, torch class), with the same arguments and defaults.
-OPTIMIZERS = {
-    "sgd": (np_optim.SGD, torch.optim.SGD),
-    "rmsprop": (np_optim.RMSprop, torch.optim.RMSprop),
-    "adam": (np_optim.Adam, torch.optim.Adam),
-    "adamw": (np_optim.AdamW, torch.optim.AdamW),
-}
-
-
-# --- one tensor -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ParityRow:
     """The difference between the NumPy and torch values of one tensor.
@@ -168,15 +158,30 @@ class ParityReport:
 
 
 # --- the two models side by side --------------------------------------------------------------
-def _resolve_spec(spec) -> models.ModelSpec:
-    if isinstance(spec, str):
-        return models.get_spec(spec)
-    if isinstance(spec, models.ModelSpec):
-        return spec
+def _model_function(model):
+    """A model function of ``companion.models`` from itself or its name in ``models.MODELS``."""
+    if isinstance(model, str):
+        try:
+            return models.MODELS[model]
+        except KeyError:
+            raise ValueError(f"unknown model {model!r}; choose one of {sorted(models.MODELS)}") from None
+    if callable(model):
+        return model
     raise TypeError(
-        "expected a model name, a ModelSpec or a (numpy_model, torch_model) pair, "
-        f"got {type(spec).__name__}"
+        "expected a model function such as companion.models.lenet, its name, or a "
+        f"(numpy_model, torch_model) pair, got {type(model).__name__}"
     )
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """Switch off TF32 matrix products on CUDA for the block, then restore the settings."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def make_twins(spec_or_models, *, dtype=np.float64, seed: int = 0, device=None):
@@ -184,9 +189,11 @@ def make_twins(spec_or_models, *, dtype=np.float64, seed: int = 0, device=None):
 
     Parameters
     ----------
-    spec_or_models : str, ModelSpec, or (NumPy Module, torch Module)
-        A name (``"mlp"``, ``"cnn"``, ``"lenet"``) or spec: the NumPy model is built with
-        ``seed`` and its weights are copied into a fresh torch model on ``device``. A pair:
+    spec_or_models : model function, str, or (NumPy Module, torch Module)
+        A model function (``models.lenet``, or any ``f(nn, **factory)``) or its name (``"mlp"``,
+        ``"cnn"``, ``"lenet"``): the NumPy model is built from ``numpy_impl`` with
+        ``rng=np.random.default_rng(seed)``, the torch model from ``torch.nn`` on ``device``, and
+        the NumPy weights are copied into it. A pair:
         deep copies of both are used as they are (the caller's models are not changed, and
         their weights are *not* synchronised, so a difference planted in either shows up).
     dtype : float32 or float64
@@ -208,9 +215,9 @@ def make_twins(spec_or_models, *, dtype=np.float64, seed: int = 0, device=None):
         check_state_fits(np_model.state_dict(), t_model)
         t_model = copy.deepcopy(t_model).to(device=default_device(device))
         return copy.deepcopy(np_model), t_model
-    spec = _resolve_spec(spec_or_models)
-    np_model = numpy_impl.build(spec, dtype=dt, seed=seed)
-    t_model = torch_build(spec, dtype=dt, device=device, seed=seed)
+    build = _model_function(spec_or_models)
+    np_model = build(numpy_impl, dtype=dt, rng=np.random.default_rng(seed))
+    t_model = build(torch.nn, dtype=torch_dtype(dt), device=default_device(device))
     return np_model, numpy_to_torch(np_model, t_model)
 
 
@@ -228,11 +235,12 @@ def _make_optimizers(optimizer, np_model: Module, t_model: nn.Module):
         return None, None
     name, kwargs = (optimizer, {}) if isinstance(optimizer, str) else optimizer
     try:
-        np_cls, torch_cls = OPTIMIZERS[name]
+        np_cls = OPTIMIZERS[name]
     except (KeyError, TypeError):
         raise ValueError(
             f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}"
         ) from None
+    torch_cls = getattr(torch.optim, np_cls.__name__)  # the twin has the same class name
     return np_cls(np_model.parameters(), **kwargs), torch_cls(t_model.parameters(), **kwargs)
 
 
@@ -310,9 +318,10 @@ def _title(spec_or_models, dtype, device, loss, optimizer, steps) -> str:
     if isinstance(spec_or_models, tuple):
         what = "given models"
     else:
-        what = _resolve_spec(spec_or_models).name
+        what = _model_function(spec_or_models).__name__
+    tf32 = ", TF32 off" if torch.device(device).type == "cuda" else ""
     return (
-        f"NumPy vs torch: {what}, {np.dtype(dtype).name}, {device}, {loss}, "
+        f"NumPy vs torch: {what}, {np.dtype(dtype).name}, {device}{tf32}, {loss}, "
         f"{_describe_optimizer(optimizer)}, {steps} step(s)"
     )
 
@@ -333,9 +342,9 @@ def compare(
 
     Parameters
     ----------
-    spec_or_models : str, ModelSpec, or (NumPy Module, torch Module)
-        See ``make_twins``: a name or spec builds both from the NumPy seed; a pair is used as
-        given (copies; the caller's models are not changed).
+    spec_or_models : model function, str, or (NumPy Module, torch Module)
+        See ``make_twins``: a model function or its name builds both from the NumPy seed; a
+        pair is used as given (copies; the caller's models are not changed).
     x : (N, *input_shape) float array of ``dtype``
     y : (N,) integer labels for ``"cross_entropy"``; for ``"mse"`` and ``"bce_with_logits"``
         a float array of ``dtype`` shaped like the output.
@@ -362,6 +371,11 @@ def compare(
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
     _check_batch(x, y, dt, loss)
+    with exact_float32():
+        return _compare(spec_or_models, x, y, loss, optimizer, steps, dt, seed, device)
+
+
+def _compare(spec_or_models, x, y, loss, optimizer, steps, dt, seed, device) -> ParityReport:
     np_model, t_model = make_twins(spec_or_models, dtype=dt, seed=seed, device=device)
     if next(t_model.parameters()).dtype != torch_dtype(dt):
         raise TypeError(f"the torch model is not {dt.name}; build both models with dtype={dt.name}")
@@ -421,6 +435,11 @@ def train_both(
     epoch of a data loader). Returns both loss curves and the final-weight comparison.
     """
     dt = check_float_dtype(dtype)
+    with exact_float32():
+        return _train_both(spec_or_models, batches, loss, optimizer, dt, seed, device)
+
+
+def _train_both(spec_or_models, batches, loss, optimizer, dt, seed, device) -> TrainingParity:
     np_model, t_model = make_twins(spec_or_models, dtype=dt, seed=seed, device=device)
     twins = _Twins(np_model, t_model, loss, optimizer)
     losses_np, losses_t = [], []

@@ -26,17 +26,13 @@ from typing import Any, Callable
 import numpy as np
 from tqdm import tqdm  # plain text bars: tqdm.auto would need ipywidgets in notebooks
 
-from companion._checks import check_labels
+from companion._checks import check_labels, check_positive_int
 from companion.data import BatchLoader
 from companion.numpy_impl import losses as np_losses
-from companion.numpy_impl import optim as np_optim
-from companion.numpy_impl.module import Module
+from companion.numpy_impl.module import Module, no_grad
+from companion.numpy_impl.optim import OPTIMIZERS
 
-__all__ = ["History", "fit", "evaluate", "predict", "accuracy", "confusion_matrix", "OPTIMIZERS"]
-
-#: Optimizer names accepted by ``fit`` -> the NumPy class (torch's class has the same name).
-OPTIMIZERS = {"sgd": np_optim.SGD, "rmsprop": np_optim.RMSprop, "adam": np_optim.Adam,
-              "adamw": np_optim.AdamW}
+__all__ = ["History", "fit", "evaluate", "predict", "accuracy", "confusion_matrix"]
 
 
 # ================================================================================================
@@ -119,22 +115,8 @@ def _model_dtype(model, impl: str) -> np.dtype:
     return numpy_dtype(next(model.parameters()).dtype)
 
 
-def _first_layer_is_linear(model, impl: str) -> bool:
-    first = next(iter(model))
-    if impl == "numpy":
-        from companion.numpy_impl.layers import Linear
-
-        return isinstance(first, Linear)
-    import torch
-
-    return isinstance(first, torch.nn.Linear)
-
-
-def _prepare_inputs(model, impl: str, x: np.ndarray, name: str) -> np.ndarray:
-    """Check ``x`` against the model's dtype; flatten images for a model that starts with Linear.
-
-    x : (N, ...) float array. Returns a view ``(N, D)`` for an MLP, ``x`` itself otherwise.
-    """
+def _check_inputs(model, impl: str, x: np.ndarray, name: str) -> np.ndarray:
+    """Check that ``x`` is a NumPy array of the model's dtype; return it."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     dtype = _model_dtype(model, impl)
@@ -144,8 +126,6 @@ def _prepare_inputs(model, impl: str, x: np.ndarray, name: str) -> np.ndarray:
             f"with dtype=np.{dtype.name} (e.g. companion.data.load_mnist(dtype=np.{dtype.name})) "
             f"or build the model in {x.dtype}"
         )
-    if _first_layer_is_linear(model, impl) and x.ndim > 2:
-        return x.reshape(len(x), -1)
     return x
 
 
@@ -180,11 +160,12 @@ class _NumpyStep:
 
     def __call__(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
         """Train on one batch; return (its loss, how many of its samples were right)."""
-        self.model.zero_grad()                       # forget the previous batch's gradients
-        logits = self.model.forward(xb)              # (B, 10)
-        loss = self.loss.forward(logits, yb)         # mean cross-entropy of the batch
-        self.model.backward(self.loss.backward())    # dloss/dlogits, back through every layer
-        self.optimizer.step()                        # update every parameter from its .grad
+        self.model.zero_grad()  # forget the previous batch's gradients
+        logits = self.model(xb)  # (B, 10)
+        loss = self.loss(logits, yb)  # mean cross-entropy of the batch
+        # dloss/dlogits, back through every layer; the images themselves need no gradient
+        self.model.backward(self.loss.backward(), input_grad=False)
+        self.optimizer.step()  # update every parameter from its .grad
         return float(loss), int(np.count_nonzero(logits.argmax(axis=1) == yb))
 
 
@@ -220,16 +201,38 @@ class _TorchStep:
 # ================================================================================================
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_lr(lr, lr_decay) -> None:
+def _check_fit_arguments(epochs, batch_size, lr, lr_decay, lr_schedule, optimizer) -> None:
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
     for value, name in ((lr, "lr"), (lr_decay, "lr_decay")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    if lr_schedule not in ("exponential", "linear"):
+        raise ValueError(f"lr_schedule must be 'exponential' or 'linear', got {lr_schedule!r}")
+    if lr_schedule == "linear" and lr_decay != 1.0:
+        raise ValueError(f"lr_decay={lr_decay!r} applies to the exponential schedule only; "
+                         "the linear schedule decays to 0 by itself")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
+
+
+def _train_epoch(step, bar, history: History, augment, augment_rng, lr_at) -> None:
+    """One pass over the batches ``bar`` yields; appends the epoch's time, loss and accuracy to ``history``."""
+    total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
+    for xb, yb in bar:
+        if lr_at is not None:  # the linear schedule changes the rate every step
+            step.set_lr(lr_at(len(history.step_loss)))
+        if augment is not None:
+            xb = augment(xb, augment_rng)
+        batch_loss, batch_correct = step(xb, yb)
+        history.step_loss.append(batch_loss)
+        total_loss += batch_loss * len(yb)
+        correct, seen = correct + batch_correct, seen + len(yb)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
+                        refresh=False)
+    history.epoch_time.append(time.perf_counter() - start)
+    history.train_loss.append(total_loss / seen)
+    history.train_acc.append(correct / seen)
 
 
 def fit(
@@ -258,8 +261,8 @@ def fit(
     model : companion.numpy_impl Module or torch.nn.Module
         Trained in place. The implementation is recognised from the type.
     data : companion.data.Dataset, or (x_train, y_train) or (x_train, y_train, x_val, y_val)
-        ``x`` : (N, 1, 28, 28) or (N, D) float array of the model's dtype (images are flattened
-        for a model whose first layer is Linear); ``y`` : (N,) integer labels. Validation data
+        ``x`` : (N, ...) float array of the model's dtype, in the shape the model takes;
+        ``y`` : (N,) integer labels. Validation data
         with N = 0 (or none) means no validation.
     epochs : int >= 1
     batch_size : int >= 1
@@ -282,11 +285,11 @@ def fit(
         independent stream, the augmentation. The same seed gives both implementations the same
         batches.
     augment : callable ``(x_batch, rng) -> x_batch``, optional
-        Applied to every training batch (e.g. ``companion.data.random_shift``), before any
-        reshaping, with a Generator of its own.
+        Applied to every training batch (e.g. ``companion.data.random_shift``), with a
+        Generator of its own.
     loss : optional
-        NumPy: an object with ``forward(logits, y) -> float`` and ``backward() -> dlogits`` (default
-        ``CrossEntropyLoss()``); torch: a callable ``(logits, y) -> scalar tensor`` (default
+        NumPy: a callable ``(logits, y) -> float`` with ``backward() -> dlogits``, such as the
+        loss modules of ``companion.numpy_impl.losses`` (default ``CrossEntropyLoss()``); torch: a callable ``(logits, y) -> scalar tensor`` (default
         ``torch.nn.CrossEntropyLoss()``).
     progress : bool
         A tqdm progress bar per epoch (pass False in notebooks and tests).
@@ -302,21 +305,12 @@ def fit(
     History
     """
     impl = _impl(model)
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    _check_lr(lr, lr_decay)
-    if lr_schedule not in ("exponential", "linear"):
-        raise ValueError(f"lr_schedule must be 'exponential' or 'linear', got {lr_schedule!r}")
-    if lr_schedule == "linear" and lr_decay != 1.0:
-        raise ValueError(f"lr_decay={lr_decay!r} applies to the exponential schedule only; "
-                         "the linear schedule decays to 0 by itself")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
+    _check_fit_arguments(epochs, batch_size, lr, lr_decay, lr_schedule, optimizer)
     x_train, y_train, x_val, y_val = _split_data(data)
     check_labels(y_train, "y_train", 10 if y_train.size == 0 else int(y_train.max()) + 1)
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train has {len(x_train)} samples but y_train {len(y_train)} labels")
-    _prepare_inputs(model, impl, x_train[:1], "x_train")  # dtype check before any work
+    _check_inputs(model, impl, x_train[:1], "x_train")  # dtype check before any work
     validate = x_val is not None and len(x_val) > 0
 
     step_class = _NumpyStep if impl == "numpy" else _TorchStep
@@ -324,40 +318,22 @@ def fit(
     batches = BatchLoader(x_train, y_train, batch_size, rng=np.random.default_rng(seed))
     augment_rng = np.random.default_rng([seed, 1])  # independent of the batch order
     history = History(impl)
-
     total_steps = epochs * len(batches)
-
-    def lr_at(epoch: int, step_index: int) -> float:
-        if lr_schedule == "linear":
-            return lr * (1 - step_index / total_steps)
-        return lr * lr_decay**epoch
+    linear_lr = (lambda i: lr * (1 - i / total_steps)) if lr_schedule == "linear" else None
 
     for epoch in range(epochs):
-        history.lr.append(lr_at(epoch, len(history.step_loss)))
+        history.lr.append(lr * lr_decay**epoch if linear_lr is None else linear_lr(len(history.step_loss)))
         step.set_lr(history.lr[-1])
         model.train(True)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
                    disable=not progress, leave=True)
-        total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-        for xb, yb in bar:
-            if lr_schedule == "linear":
-                step.set_lr(lr_at(epoch, len(history.step_loss)))
-            if augment is not None:
-                xb = augment(xb, augment_rng)
-            batch_loss, batch_correct = step(_prepare_inputs(model, impl, xb, "x_train"), yb)
-            history.step_loss.append(batch_loss)
-            total_loss += batch_loss * len(yb)
-            correct, seen = correct + batch_correct, seen + len(yb)
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
-                            refresh=False)
-        history.epoch_time.append(time.perf_counter() - start)
-        history.train_loss.append(total_loss / seen)
-        history.train_acc.append(correct / seen)
+        _train_epoch(step, bar, history, augment, augment_rng, linear_lr)
         if validate and (eval_every_epoch or epoch == epochs - 1):
             val_loss, val_acc = evaluate(model, x_val, y_val, batch_size=eval_batch_size)
             history.val_loss.append(val_loss)
             history.val_acc.append(val_acc)
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
+            bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}",
+                            acc=f"{history.train_acc[-1]:.4f}",
                             val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
         bar.close()
         if on_epoch_end is not None:
@@ -387,8 +363,8 @@ def predict(model, x: np.ndarray, *, batch_size: int = 1000, logits: bool = Fals
     model's dtype. The model is left in training mode.
     """
     impl = _impl(model)
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    x = _prepare_inputs(model, impl, x, "x")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    x = _check_inputs(model, impl, x, "x")
     scores = _logits(model, impl, x, batch_size)
     return scores if logits else scores.argmax(axis=1).astype(np.int64)
 
@@ -397,7 +373,8 @@ def _logits(model, impl: str, x: np.ndarray, batch_size: int) -> np.ndarray:
     model.train(False)
     try:
         if impl == "numpy":
-            parts = [model.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+            with no_grad():  # keep no caches: evaluation needs no backward
+                parts = [model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         else:
             import torch
 

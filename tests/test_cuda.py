@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from companion.models import get_spec
 from companion.parity import compare, train_both
+from helpers_models import numpy_model, torch_model, twins
+from companion.models import INPUT_SHAPE
 
 pytestmark = [
     pytest.mark.cuda,
@@ -59,10 +60,10 @@ def _deterministic_cuda():
 
 
 def batch(name, dtype=np.float64, seed=0):
-    spec = get_spec(name)
+    spec = name
     rng = np.random.default_rng(seed)
     n = BATCHES[name]
-    return rng.standard_normal((n, *spec.input_shape)).astype(dtype), rng.integers(0, 10, size=n)
+    return rng.standard_normal((n, *INPUT_SHAPE)).astype(dtype), rng.integers(0, 10, size=n)
 
 
 @pytest.mark.parametrize("name", sorted(BATCHES))
@@ -83,9 +84,9 @@ def test_float32_parity_on_the_gpu(name):
 
 
 def test_training_curves_agree_on_the_gpu():
-    spec = get_spec("lenet")
+    spec = "lenet"
     rng = np.random.default_rng(5)
-    batches = [(rng.standard_normal((16, *spec.input_shape)), rng.integers(0, 10, 16)) for _ in range(10)]
+    batches = [(rng.standard_normal((16, *INPUT_SHAPE)), rng.integers(0, 10, 16)) for _ in range(10)]
     result = train_both("lenet", batches, device="cuda")
     np.testing.assert_allclose(result.numpy_losses, result.torch_losses, rtol=FLOAT64_RTOL, atol=0,
                                err_msg="loss curves, NumPy (CPU) vs torch (GPU)")

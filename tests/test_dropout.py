@@ -148,7 +148,7 @@ def test_bad_rng_mask_and_inputs_are_rejected():
         drop(np.ones((2, 3), dtype=np.int64))
     with pytest.raises(ValueError, match="NaN"):
         drop(np.array([[1.0, np.nan]]))
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="needs a forward pass first"):
         Dropout(0.5, rng=np.random.default_rng(0)).backward(x)
     drop(x)
     with pytest.raises(TypeError, match="dout must have dtype float64"):

@@ -114,7 +114,7 @@ def test_loss_classes_mirror_the_functions(kind, rng):
 
 @pytest.mark.parametrize("cls", [L.MSELoss, L.CrossEntropyLoss, L.BCEWithLogitsLoss])
 def test_loss_backward_before_forward_raises(cls):
-    with pytest.raises(RuntimeError, match=f"{cls.__name__}.backward was called before forward"):
+    with pytest.raises(RuntimeError, match=f"{cls.__name__}.backward needs a forward pass first"):
         cls().backward()
 
 

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from companion.data import FILE_NAMES, write_idx
-from companion.mnist import RECIPES, WeightsError, load_weights, main, make_model, save_weights
+from companion.mnist import RECIPES, main
+from companion.models import make_model
+from companion.weights import WeightsError, load_weights, save_weights
 from companion.train import predict
 
 N_TRAIN, N_TEST = 200, 50
@@ -76,7 +78,7 @@ def test_saved_weights_are_the_trained_weights_and_load_in_float64(tiny_mnist, t
     with np.load(weights) as f:
         keys = sorted(f.files)
         assert str(f["__model__"]) == "mlp", "the file does not record its model"
-    assert keys == ["0.bias", "0.weight", "2.bias", "2.weight", "__model__"], \
+    assert keys == ["1.bias", "1.weight", "3.bias", "3.weight", "__model__"], \
         f"weights file keys {keys} are not the state-dict keys"
     m64 = load_weights(weights, impl="numpy", dtype=np.float64)
     assert m64.parameters()[0].dtype == np.float64, "float64 load gave another dtype"
@@ -186,12 +188,12 @@ def test_weights_of_another_model_are_refused(tiny_mnist, tmp_path, capsys):
 
 def test_weights_that_do_not_fit_are_refused(tmp_path):
     state = _fresh_model("mlp").state_dict()
-    state["0.weight"] = state["0.weight"][:, :100]  # wrong shape
+    state["1.weight"] = state["1.weight"][:, :100]  # wrong shape
     bad = tmp_path / "bad.npz"
     np.savez(bad, **state, __model__=np.array("mlp"))
-    with pytest.raises(WeightsError, match=r"does not fit the model 'mlp'.*0\.weight"):
+    with pytest.raises(WeightsError, match=r"does not fit the model 'mlp'.*1\.weight"):
         load_weights(bad, impl="numpy")
-    with pytest.raises(WeightsError, match=r"does not fit the model 'mlp'.*0\.weight"):
+    with pytest.raises(WeightsError, match=r"does not fit the model 'mlp'.*1\.weight"):
         load_weights(bad, impl="torch", device="cpu")
     nameless = tmp_path / "nameless.npz"
     np.savez(nameless, **{"0.weight": np.zeros(3)})

@@ -14,7 +14,6 @@ import pytest
 import torch
 from torch import nn
 
-from companion.models import get_spec
 from companion.numpy_impl import (
     AvgPool2d,
     Conv2d,
@@ -25,10 +24,11 @@ from companion.numpy_impl import (
     ReLU,
     Sigmoid,
     Tanh,
-    build,
 )
+from companion.numpy_impl.module import no_grad
 from companion.numpy_impl.gradcheck import gradcheck
 from helpers_numeric import RTOL_64, assert_close, rtol_for
+from helpers_models import numpy_model, torch_model, twins
 
 GRAD_TOL = 1e-7
 
@@ -49,6 +49,12 @@ LAYERS = {
     "linear": (
         lambda dt, rng: (Linear(7, 4, dtype=dt, rng=rng), nn.Linear(7, 4)),
         (5, 7),
+        np.random.Generator.standard_normal,
+    ),
+    # Square: a transposed weight gradient has the right shape, so only the values catch it.
+    "linear_square": (
+        lambda dt, rng: (Linear(6, 6, dtype=dt, rng=rng), nn.Linear(6, 6)),
+        (6, 6),
         np.random.Generator.standard_normal,
     ),
     "linear_nobias": (
@@ -141,11 +147,9 @@ def test_layer_matches_torch(name, dtype, rng):
 
 def test_cnn_model_matches_torch_end_to_end(rng):
     # The layers composed: channels-last memory inside the conv, Flatten's order, the pools.
-    from companion.torch_impl import build as torch_build
-
-    spec = get_spec("cnn")
-    ours = build(spec, seed=3)
-    theirs = torch_build(spec, dtype=torch.float64, device="cpu")
+    spec = "cnn"
+    ours = numpy_model(spec, seed=3)
+    theirs = torch_model(spec, dtype=torch.float64, device="cpu")
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
     x = rng.standard_normal((3, 1, 28, 28))
     out = ours.forward(x)
@@ -222,11 +226,9 @@ def test_parameters_take_the_layer_dtype(dtype):
 
 
 def test_build_matches_torch_build_state_dict_keys_and_shapes():
-    from companion.torch_impl import build as torch_build
-
     for name in ("mlp", "cnn", "lenet"):
-        ours = build(get_spec(name)).state_dict()
-        theirs = torch_build(get_spec(name), device="cpu").state_dict()
+        ours = numpy_model(name).state_dict()
+        theirs = torch_model(name, device="cpu").state_dict()
         assert list(ours) == list(theirs), f"{name}: keys {list(ours)} vs torch {list(theirs)}"
         for key in ours:
             assert ours[key].shape == tuple(theirs[key].shape), f"{name}: {key} shape"
@@ -239,8 +241,8 @@ def test_build_matches_torch_build_state_dict_keys_and_shapes():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_same_seed_gives_identical_weights_and_passes_bit_for_bit(dtype, rng):
-    spec = get_spec("lenet")
-    a, b = build(spec, dtype=dtype, seed=7), build(spec, dtype=dtype, seed=7)
+    spec = "lenet"
+    a, b = numpy_model(spec, dtype=dtype, seed=7), numpy_model(spec, dtype=dtype, seed=7)
     for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters()):
         assert pa.data.tobytes() == pb.data.tobytes(), f"{name}: weights differ between two builds"
     x = rng.standard_normal((4, 1, 28, 28)).astype(dtype)
@@ -254,13 +256,13 @@ def test_same_seed_gives_identical_weights_and_passes_bit_for_bit(dtype, rng):
 
 
 def test_seed_and_rng_choose_the_weights():
-    spec = get_spec("mlp")
-    w = lambda m: m.state_dict()["0.weight"]  # noqa: E731
-    assert not np.array_equal(w(build(spec, seed=0)), w(build(spec, seed=1))), "seeds 0 and 1 agree"
+    spec = "mlp"
+    w = lambda m: m.state_dict()["1.weight"]  # noqa: E731
+    assert not np.array_equal(w(numpy_model(spec, seed=0)), w(numpy_model(spec, seed=1))), "seeds 0 and 1 agree"
     assert np.array_equal(
-        w(build(spec, seed=5)), w(build(spec, rng=np.random.default_rng(5)))
+        w(numpy_model(spec, seed=5)), w(numpy_model(spec, rng=np.random.default_rng(5)))
     ), "seed=5 must equal rng=default_rng(5)"
-    w64, w32 = w(build(spec, seed=2)), w(build(spec, dtype=np.float32, seed=2))
+    w64, w32 = w(numpy_model(spec, seed=2)), w(numpy_model(spec, dtype=np.float32, seed=2))
     assert w32.dtype == np.float32 and np.array_equal(w64.astype(np.float32), w32), (
         "a float32 build must hold the float64 build's weights rounded to float32"
     )
@@ -311,7 +313,7 @@ def test_conv2d_rejects_wrong_channel_count(rng):
 def test_backward_before_forward_raises(name, rng):
     layer, _, _ = make(name, np.float64, rng)
     cls = type(layer).__name__
-    with pytest.raises(RuntimeError, match=f"{cls}.backward was called before forward"):
+    with pytest.raises(RuntimeError, match=f"{cls}.backward needs a forward pass first"):
         layer.backward(np.ones((2, 2)))
 
 
@@ -335,11 +337,65 @@ def test_constructor_rejects_bad_arguments():
         MaxPool2d(2, stride="x")
 
 
-def test_built_model_checks_input_shape(rng):
-    model = build(get_spec("cnn"))
-    with pytest.raises(ValueError, match=r"keras-cnn expects input of shape \(N, 1, 28, 28\), got \(4, 784\)"):
-        model.forward(rng.standard_normal((4, 784)))
-    with pytest.raises(ValueError, match=r"expects input of shape \(N, 1, 28, 28\), got \(4, 1, 28, 27\)"):
-        model.forward(rng.standard_normal((4, 1, 28, 27)))
-    with pytest.raises(TypeError, match="spec must be a companion.models.ModelSpec, got str"):
-        build("cnn")
+def test_a_model_given_the_wrong_input_names_the_first_layer_that_cannot_take_it(rng):
+    model = numpy_model("cnn")
+    with pytest.raises(ValueError, match=r"input must have 4 dimensions, got 2 \(shape \(4, 784\)\)"):
+        model(rng.standard_normal((4, 784)))
+    with pytest.raises(ValueError, match=r"input must have shape \(\*, 1, \*, \*\), got \(4, 3, 28, 28\)"):
+        model(rng.standard_normal((4, 3, 28, 28)))
+    with pytest.raises(TypeError, match="input has dtype float32 but this layer's parameters are float64"):
+        model(rng.standard_normal((4, 1, 28, 28)).astype(np.float32))
+
+
+# ================================================================================================
+# Kinks, ties and the shortcuts of the training step
+# ================================================================================================
+
+
+@pytest.mark.parametrize("np_layer, t_layer", [(ReLU(), nn.ReLU()), (LeakyReLU(0.1), nn.LeakyReLU(0.1))])
+def test_activation_gradient_at_exactly_zero_is_torchs(np_layer, t_layer):
+    """At the kink x = 0 the derivative is a convention: torch takes the left one (0, or the
+    slope); ours must too."""
+    x = np.array([[-1.0, -0.0, 0.0, 1e-300, 2.0]])
+    g = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    np_layer(x)
+    x_t = torch.tensor(x, requires_grad=True)
+    t_layer(x_t).backward(torch.tensor(g))
+    np.testing.assert_array_equal(np_layer.backward(g), x_t.grad.numpy())
+
+
+def test_maxpool_ties_route_the_gradient_like_torch():
+    x = np.zeros((1, 1, 4, 4))  # every window is a four-way tie
+    x[0, 0, 2:, 2:] = 1.0
+    g = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    pool = MaxPool2d(2)
+    pool(x)
+    x_t = torch.tensor(x, requires_grad=True)
+    nn.MaxPool2d(2)(x_t).backward(torch.tensor(g))
+    np.testing.assert_array_equal(pool.backward(g), x_t.grad.numpy())
+
+
+def test_input_grad_false_skips_the_input_gradient_and_changes_no_parameter_gradient(rng):
+    model = numpy_model("lenet")
+    x = rng.standard_normal((3, 1, 28, 28))
+    g = rng.standard_normal((3, 10))
+    model(x)
+    assert model.backward(g, input_grad=False) is None
+    skipped = {name: p.grad.copy() for name, p in model.named_parameters()}
+    model.zero_grad()
+    model(x)
+    model.backward(g)
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.grad, skipped[name], err_msg=name)
+
+
+def test_no_grad_keeps_no_cache_and_backward_then_says_why(rng):
+    layer = Conv2d(1, 2, 3, rng=rng)
+    x = rng.standard_normal((2, 1, 5, 5))
+    with no_grad():
+        out = layer(x)
+    np.testing.assert_array_equal(out, layer(x))
+    with no_grad():
+        layer(x)
+    with pytest.raises(RuntimeError, match=r"Conv2d.backward needs a forward pass first .*no_grad"):
+        layer.backward(np.ones_like(out))

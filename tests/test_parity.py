@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from companion.models import get_spec
 from companion.parity import ParityReport, ParityRow, compare, compare_arrays, make_twins, train_both
+from helpers_models import numpy_model, torch_model, twins
+from companion.models import INPUT_SHAPE
 
 FLOAT64_RTOL = 1e-10
 FLOAT32_RTOL_ONE_PASS = 1e-5
@@ -42,10 +43,10 @@ def _one_torch_thread():
 
 
 def batch(name, dtype=np.float64, seed=0):
-    spec = get_spec(name)
+    spec = name
     rng = np.random.default_rng(seed)
     n = BATCHES[name]
-    return rng.standard_normal((n, *spec.input_shape)).astype(dtype), rng.integers(0, 10, size=n)
+    return rng.standard_normal((n, *INPUT_SHAPE)).astype(dtype), rng.integers(0, 10, size=n)
 
 
 def expected_names(name, steps):
@@ -115,9 +116,9 @@ def test_compare_leaves_the_callers_models_alone():
 
 
 def test_train_both_gives_two_equal_loss_curves():
-    spec = get_spec("mlp")
+    spec = "mlp"
     rng = np.random.default_rng(7)
-    epoch = [(rng.standard_normal((8, *spec.input_shape)), rng.integers(0, 10, 8)) for _ in range(3)]
+    epoch = [(rng.standard_normal((8, *INPUT_SHAPE)), rng.integers(0, 10, 8)) for _ in range(3)]
     result = train_both("mlp", epoch * 2, optimizer=("adam", {"lr": 1e-3}), device="cpu")
     assert result.numpy_losses.shape == result.torch_losses.shape == (6,)
     np.testing.assert_allclose(result.numpy_losses, result.torch_losses, rtol=FLOAT64_RTOL, atol=0,

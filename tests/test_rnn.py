@@ -350,7 +350,7 @@ def test_empty_sequence(layer):
 
 
 def test_backward_misuse(layer):
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="needs a forward pass first"):
         layer.backward(np.zeros((T, N, H)))
     layer(np.zeros((T, N, D)))
     with pytest.raises(ValueError, match="got neither"):

@@ -10,9 +10,10 @@ import pytest
 
 from companion import models
 from companion.data import random_shift
-from companion.numpy_impl import build
-from companion.torch_impl import build as torch_build, numpy_to_torch
+
+from companion.torch_impl import numpy_to_torch
 from companion.train import History, accuracy, confusion_matrix, evaluate, fit, predict
+from helpers_models import numpy_model, torch_model, twins
 
 
 def _blobs(n=240, seed=0, dtype=np.float64):
@@ -26,16 +27,16 @@ def _blobs(n=240, seed=0, dtype=np.float64):
 
 
 def _twins(name="mlp", dtype=np.float64, seed=0):
-    spec = models.get_spec(name)
-    np_model = build(spec, dtype=dtype, seed=seed)
-    t_model = numpy_to_torch(np_model, torch_build(spec, dtype=dtype, device="cpu"))
+    spec = name
+    np_model = numpy_model(spec, dtype=dtype, seed=seed)
+    t_model = numpy_to_torch(np_model, torch_model(spec, dtype=dtype, device="cpu"))
     return np_model, t_model
 
 
 def test_history_has_one_entry_per_epoch_and_per_step():
     x, y = _blobs()
     x_val, y_val = _blobs(60, seed=1)
-    model = build(models.mlp(), seed=0)
+    model = numpy_model("mlp", seed=0)
     h = fit(model, (x, y, x_val, y_val), epochs=3, batch_size=50, progress=False)
     assert isinstance(h, History) and h.impl == "numpy"
     steps_per_epoch = -(-len(x) // 50)  # 240 samples in batches of 50: 5 steps, the last of 40
@@ -56,13 +57,13 @@ def test_history_has_one_entry_per_epoch_and_per_step():
 
 def test_without_validation_data_the_validation_lists_stay_empty():
     x, y = _blobs(100)
-    h = fit(build(models.mlp(), seed=0), (x, y), epochs=2, batch_size=25, progress=False)
+    h = fit(numpy_model("mlp", seed=0), (x, y), epochs=2, batch_size=25, progress=False)
     assert h.val_loss == [] and h.val_acc == [] and h.epochs == 2
 
 
 def test_eval_every_epoch_false_evaluates_after_the_last_epoch_only():
     x, y = _blobs(100)
-    h = fit(build(models.mlp(), seed=0), (x, y, x[:20], y[:20]), epochs=3, batch_size=25,
+    h = fit(numpy_model("mlp", seed=0), (x, y, x[:20], y[:20]), epochs=3, batch_size=25,
             progress=False, eval_every_epoch=False)
     assert len(h.val_acc) == 1, f"expected one validation entry, got {h.val_acc}"
 
@@ -70,7 +71,7 @@ def test_eval_every_epoch_false_evaluates_after_the_last_epoch_only():
 def test_lr_decay_and_the_callback():
     x, y = _blobs(100)
     seen = []
-    h = fit(build(models.mlp(), seed=0), (x, y), epochs=3, batch_size=50, lr=1e-2, lr_decay=0.5,
+    h = fit(numpy_model("mlp", seed=0), (x, y), epochs=3, batch_size=50, lr=1e-2, lr_decay=0.5,
             progress=False, on_epoch_end=lambda epoch, history: seen.append(epoch))
     assert h.lr == [1e-2, 5e-3, 2.5e-3], f"learning rates {h.lr}"
     assert seen == [0, 1, 2], f"callback saw epochs {seen}"
@@ -78,7 +79,7 @@ def test_lr_decay_and_the_callback():
 
 def test_linear_schedule_falls_to_zero_step_by_step():
     x, y = _blobs(100)
-    model = build(models.mlp(), seed=0)
+    model = numpy_model("mlp", seed=0)
     h = fit(model, (x, y), epochs=2, batch_size=25, lr=1e-2, lr_schedule="linear", progress=False)
     assert h.lr == [1e-2, 5e-3], f"learning rates at the start of each epoch: {h.lr}"
     with pytest.raises(ValueError, match="applies to the exponential schedule only"):
@@ -102,14 +103,14 @@ def test_seeded_numpy_runs_repeat_bit_for_bit(name):
     x, y = _blobs(96)
     runs = []
     for _ in range(2):
-        model = build(models.get_spec(name), seed=1)
+        model = numpy_model(name, seed=1)
         h = fit(model, (x, y), epochs=2, batch_size=32, seed=7, progress=False,
                 augment=functools.partial(random_shift, max_shift=2))
         runs.append((h.step_loss, model.state_dict()))
     assert runs[0][0] == runs[1][0], f"{name}: step losses differ between two seeded runs"
     for key, value in runs[0][1].items():
         assert np.array_equal(value, runs[1][1][key]), f"{name}: weight {key} differs between runs"
-    other = fit(build(models.get_spec(name), seed=1), (x, y), epochs=2, batch_size=32, seed=8,
+    other = fit(numpy_model(name, seed=1), (x, y), epochs=2, batch_size=32, seed=8,
                 progress=False)
     assert other.step_loss != runs[0][0], "another seed gave the same batch order"
 
@@ -160,7 +161,7 @@ def test_a_custom_loss_is_used():
     """fit's loss= replaces cross-entropy: a zero gradient leaves the weights alone."""
 
     class NoGradient:
-        def forward(self, logits, y):
+        def __call__(self, logits, y):
             self.shape = logits.shape
             return 0.0
 
@@ -168,7 +169,7 @@ def test_a_custom_loss_is_used():
             return np.zeros(self.shape)
 
     x, y = _blobs(40)
-    model = build(models.mlp(), seed=0)
+    model = numpy_model("mlp", seed=0)
     before = model.state_dict()
     h = fit(model, (x, y), epochs=1, batch_size=20, optimizer="sgd", loss=NoGradient(),
             progress=False)
@@ -179,7 +180,7 @@ def test_a_custom_loss_is_used():
 
 def test_bad_arguments_are_refused_with_clear_errors():
     x, y = _blobs(20)
-    model = build(models.mlp(), seed=0)
+    model = numpy_model("mlp", seed=0)
     with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
         fit(model, (x, y), epochs=0, progress=False)
     with pytest.raises(ValueError, match="batch_size must be a positive int"):

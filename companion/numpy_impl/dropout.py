@@ -25,7 +25,7 @@ from numbers import Real
 
 import numpy as np
 
-from companion._checks import check_array
+from companion._checks import check_array, check_dout, check_rng
 from companion.numpy_impl.module import Module
 
 __all__ = ["Dropout", "dropout_mask", "dropout_forward", "dropout_backward"]
@@ -126,12 +126,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None):
         super().__init__()
         self.p = _check_p(p)
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator or None, got "
-                            f"{type(rng).__name__}; use np.random.default_rng(seed)")
-        self.rng = rng
+        self.rng = check_rng(rng)
         self.mask: np.ndarray | None = None
 
     def sample_mask(self, shape) -> np.ndarray:
@@ -143,23 +138,21 @@ class Dropout(Module):
         check_array(x, "input")
         if not self.training or self.p == 0.0:
             self.mask = None
-            self._cache = ("identity", x.shape, x.dtype)
+            self._save(("identity", x.shape, x.dtype))
             return x
         self.mask = self.sample_mask(x.shape)
         out, scale = dropout_forward(x, self.mask, self.p)
-        self._cache = ("dropout", scale)
+        self._save(("dropout", scale))
         return out
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy : gradient of the loss w.r.t. the last forward's output; returns it w.r.t. x."""
-        if self._cache is None:
-            raise RuntimeError("Dropout.backward was called before forward: run forward(x) "
-                               "first, it keeps the mask backward needs")
-        if self._cache[0] == "identity":
-            _, shape, dtype = self._cache
-            check_array(dy, "dout", dtype=dtype, shape=shape, finite=False)
-            return dy
-        return dropout_backward(dy, self._cache[1])
+    def backward(self, dout: np.ndarray, input_grad: bool = True):
+        """dout : gradient of the loss w.r.t. the last forward's output; returns it w.r.t. x."""
+        kind, *cache = self._saved()
+        if kind == "identity":
+            shape, dtype = cache
+            check_dout(dout, shape, dtype)
+            return dout
+        return dropout_backward(dout, cache[0])
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace=False"

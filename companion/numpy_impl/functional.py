@@ -29,7 +29,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from companion._checks import check_array, check_same_dtype
+from companion._checks import (
+    check_array,
+    check_conv2d,
+    check_dout,
+    check_linear,
+    check_pool2d,
+)
 
 __all__ = [
     "relu",
@@ -64,31 +70,7 @@ __all__ = [
 
 def _check_dout(dout, like: np.ndarray) -> np.ndarray:
     """Check an upstream gradient: an array of exactly the shape and dtype of ``like``."""
-    return check_array(dout, "dout", dtype=like.dtype, shape=like.shape, finite=False)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``. Each entry must be an int ``>= minimum``."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(_is_int(v) for v in pair):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _tap(a: np.ndarray, p: int, q: int, stride: tuple[int, int], out_hw: tuple[int, int]):
-    """The strided view ``a[..., p + stride*i, q + stride*j]`` over output positions ``(i, j)``.
-
-    For images ``a`` of shape ``(..., H, W)`` this is the element at kernel offset ``(p, q)`` of
-    every window, shape ``(..., Ho, Wo)``: a view, never a copy, so it can be read or added to.
-    """
-    (sh, sw), (ho, wo) = stride, out_hw
-    return a[..., p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
+    return check_dout(dout, like.shape, like.dtype)
 
 
 # ================================================================================================
@@ -208,26 +190,24 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     Returns
     -------
     out : (N, out_features) array
-    cache : tuple ``(x, weight, has_bias)`` for ``linear_backward``
+    cache : ``(x, weight, has_bias)`` for ``linear_backward``
     """
-    check_array(weight, "weight", ndim=2)
-    check_array(x, "input", ndim=2, finite=False)
-    check_same_dtype(x, weight.dtype, "input")
-    check_array(x, "input", shape=(None, weight.shape[1]))  # and finite
+    check_linear(x, weight, bias)
     out = x @ weight.T
     if bias is not None:
-        check_array(bias, "bias", dtype=weight.dtype, shape=(weight.shape[0],))
         out += bias
     return out, (x, weight, bias is not None)
 
 
-def linear_backward(dout: np.ndarray, cache):
+def linear_backward(dout: np.ndarray, cache, input_grad: bool = True):
     """Gradients of ``linear_forward``.
 
     Parameters
     ----------
     dout : (N, out_features) array, the gradient of the loss with respect to ``out``
     cache : from ``linear_forward``
+    input_grad : bool
+        ``False`` skips ``dx`` (returned as None) when the caller has no use for it.
 
     Returns
     -------
@@ -236,8 +216,8 @@ def linear_backward(dout: np.ndarray, cache):
     dbias : (out_features,) ``= dout.sum(axis=0)``, or None without a bias
     """
     x, weight, has_bias = cache
-    check_array(dout, "dout", dtype=x.dtype, shape=(x.shape[0], weight.shape[0]), finite=False)
-    dx = dout @ weight
+    check_dout(dout, (x.shape[0], weight.shape[0]), x.dtype)
+    dx = dout @ weight if input_grad else None
     dweight = dout.T @ x
     dbias = dout.sum(axis=0) if has_bias else None
     return dx, dweight, dbias
@@ -248,24 +228,19 @@ def linear_backward(dout: np.ndarray, cache):
 # ================================================================================================
 
 
-def conv2d_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+def conv2d_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """Output length along one axis: ``(size + 2*padding - kernel) // stride + 1``."""
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _check_spatial(x_shape, kernel, stride, padding, what: str) -> tuple[int, int]:
-    """Output ``(Ho, Wo)``; a clear error when the (padded) image is smaller than the kernel."""
-    h, w = x_shape[-2:]
-    if h + 2 * padding[0] < kernel[0] or w + 2 * padding[1] < kernel[1]:
-        raise ValueError(
-            f"{what}: input of spatial size {h}x{w} (padding {padding}) is smaller than the "
-            f"kernel {kernel[0]}x{kernel[1]}; expected at least {kernel[0] - 2 * padding[0]}x"
-            f"{kernel[1] - 2 * padding[1]}"
-        )
-    return (
-        conv2d_output_size(h, kernel[0], stride[0], padding[0]),
-        conv2d_output_size(w, kernel[1], stride[1], padding[1]),
-    )
+def _tap(a: np.ndarray, p: int, q: int, stride, out_hw):
+    """The strided view ``a[:, p + sH*i, q + sW*j]`` over output positions ``(i, j)``.
+
+    For NHWC images ``a`` of shape ``(N, H, W, C)`` this is the pixel at kernel offset ``(p, q)``
+    of every window, shape ``(N, Ho, Wo, C)``: a view, never a copy, so it can be read or added to.
+    """
+    (sh, sw), (ho, wo) = stride, out_hw
+    return a[:, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
 
 
 def _im2col(x_nhwc: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
@@ -279,26 +254,8 @@ def _im2col(x_nhwc: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
     n, c = x_nhwc.shape[0], x_nhwc.shape[3]
     windows = sliding_window_view(x_nhwc, kernel, axis=(1, 2))[:, :: stride[0], :: stride[1]]
     windows = windows[:, : out_hw[0], : out_hw[1]]
-    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * out_hw[0] * out_hw[1], -1)
-
-
-def _col2im(dcols: np.ndarray, padded_nhwc_shape, kernel, stride, out_hw) -> np.ndarray:
-    """The adjoint of ``_im2col``: add every row's entries back onto the pixels they came from.
-
-    Returns ``(N, Hp, Wp, C)``. The loop runs over the ``kH*kW`` kernel offsets only (9 for a
-    3x3 kernel); each step adds one strided slice for all samples, rows and columns at once.
-    Overlapping windows make this a sum, which is exactly the chain rule.
-    """
-    n, hp, wp, c = padded_nhwc_shape
-    kh, kw = kernel
-    (sh, sw), (ho, wo) = stride, out_hw
-    d6 = dcols.reshape(n, ho, wo, kh, kw, c)
-    dx = np.zeros(padded_nhwc_shape, dtype=dcols.dtype)
-    for p in range(kh):  # a loop over kernel offsets, not over pixels
-        for q in range(kw):
-            rows, cols = slice(p, p + sh * (ho - 1) + 1, sh), slice(q, q + sw * (wo - 1) + 1, sw)
-            dx[:, rows, cols, :] += d6[:, :, :, p, q, :]
-    return dx
+    rows, cols = n * out_hw[0] * out_hw[1], kernel[0] * kernel[1] * c
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(rows, cols)
 
 
 def conv2d_forward(
@@ -322,64 +279,63 @@ def conv2d_forward(
     Returns
     -------
     out : (N, O, Ho, Wo) array with ``Ho = (H + 2*padH - kH) // strideH + 1`` (same for W)
-    cache : tuple for ``conv2d_backward`` (holds the im2col matrix, ``N*Ho*Wo*kH*kW*C`` values)
+    cache : for ``conv2d_backward`` (holds the im2col matrix, ``N*Ho*Wo*kH*kW*C`` values)
     """
-    check_array(weight, "weight", ndim=4)
-    check_array(x, "input", ndim=4, finite=False)
-    check_same_dtype(x, weight.dtype, "input")
-    o, c, kh, kw = weight.shape
-    check_array(x, "input", shape=(None, c, None, None))  # and finite
-    stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
-    out_hw = _check_spatial(x.shape, (kh, kw), stride, padding, "conv2d")
-    if bias is not None:
-        check_array(bias, "bias", dtype=weight.dtype, shape=(o,))
-
+    stride, padding, out_hw = check_conv2d(x, weight, bias, stride, padding)
+    (n, c, h, w), (o, _, kh, kw) = x.shape, weight.shape
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free if x is NHWC in memory
     if padding != (0, 0):
         pads = ((0, 0), (padding[0], padding[0]), (padding[1], padding[1]), (0, 0))
         x_nhwc = np.pad(x_nhwc, pads)
     cols = _im2col(x_nhwc, (kh, kw), stride, out_hw)  # (N*Ho*Wo, kH*kW*C)
-    w_mat = weight.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, kH*kW*C), the same column order
+    w_mat = weight.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)  # the same column order
     out = cols @ w_mat.T  # (N*Ho*Wo, O): the one big matrix product
     if bias is not None:
         out += bias
-    n = x.shape[0]
     out = out.reshape(n, out_hw[0], out_hw[1], o).transpose(0, 3, 1, 2)  # NCHW view
-    cache = (x.shape, x_nhwc.shape, cols, weight, bias is not None, stride, padding, out_hw)
+    cache = (x.shape, cols, weight, bias is not None, stride, padding, out_hw)
     return out, cache
 
 
-def conv2d_backward(dout: np.ndarray, cache):
+def conv2d_backward(dout: np.ndarray, cache, input_grad: bool = True):
     """Gradients of ``conv2d_forward``.
 
     Parameters
     ----------
     dout : (N, O, Ho, Wo) array, the gradient of the loss with respect to ``out``
     cache : from ``conv2d_forward``
+    input_grad : bool
+        ``False`` skips ``dx`` (returned as None): a network's first layer needs no input
+        gradient, and it is the most expensive of the three.
 
     Returns
     -------
     dx : (N, C, H, W)
-        ``col2im(dout_mat @ w_mat)``: each output gradient spread back over its receptive field.
+        ``dx[n, c, s*i + p, s*j + q] += sum_o dout[n, o, i, j] * weight[o, c, p, q]``: for each
+        kernel offset ``(p, q)`` one matrix product, added into the pixels that offset touched.
     dweight : (O, C, kH, kW)
         ``dout_mat.T @ cols``: one matrix product over all samples and positions.
     dbias : (O,) or None
         ``dout`` summed over samples and positions.
     """
-    x_shape, padded_shape, cols, weight, has_bias, stride, padding, out_hw = cache
-    n, c, h, w = x_shape
+    (n, c, h, w), cols, weight, has_bias, stride, padding, out_hw = cache
     o, _, kh, kw = weight.shape
-    check_array(dout, "dout", dtype=weight.dtype, shape=(n, o) + out_hw, finite=False)
-
-    dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, o)  # (N*Ho*Wo, O)
-    w_mat = weight.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, kH*kW*C)
-    dw_mat = dout_mat.T @ cols  # (O, kH*kW*C)
-    dweight = np.ascontiguousarray(dw_mat.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
-    dbias = dout_mat.sum(axis=0) if has_bias else None
-    dcols = dout_mat @ w_mat  # (N*Ho*Wo, kH*kW*C)
-    dx_padded = _col2im(dcols, padded_shape, (kh, kw), stride, out_hw)
-    dx = dx_padded[:, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
-    return dx.transpose(0, 3, 1, 2), dweight, dbias
+    check_dout(dout, (n, o) + out_hw, weight.dtype)
+    dout_nhwc = dout.transpose(0, 2, 3, 1)  # (N, Ho, Wo, O); free when dout is NHWC in memory
+    dout_mat = dout_nhwc.reshape(n * out_hw[0] * out_hw[1], o)
+    dweight = (dout_mat.T @ cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+    # The sum over rows as a product with a vector of ones: BLAS reads the matrix once, where
+    # ``sum(axis=0)`` walks it column by column.
+    dbias = np.ones(dout_mat.shape[0], dout.dtype) @ dout_mat if has_bias else None
+    if not input_grad:
+        return None, np.ascontiguousarray(dweight), dbias
+    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+    dx = np.zeros((n, hp, wp, c), dtype=dout.dtype)  # NHWC, padded
+    for p in range(kh):  # a loop over the kH*kW kernel offsets, never over pixels
+        for q in range(kw):
+            _tap(dx, p, q, stride, out_hw)[...] += dout_nhwc @ weight[:, :, p, q]
+    dx = dx[:, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
+    return dx.transpose(0, 3, 1, 2), np.ascontiguousarray(dweight), dbias
 
 
 # ================================================================================================
@@ -392,29 +348,20 @@ def pool2d_output_size(size: int, kernel: int, stride: int) -> int:
     return (size - kernel) // stride + 1
 
 
-def _pool_args(x, kernel_size, stride, what):
-    check_array(x, "input", ndim=4)
-    kernel = _pair(kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, "stride", 1)
-    out_hw = _check_spatial(x.shape, kernel, stride, (0, 0), what)
-    return kernel, stride, out_hw
-
-
-def _pool_windows(x: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
+def _windows(x: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
     """All pooling windows as a view ``(N, C, Ho, Wo, kH, kW)`` (no copy).
 
-    When the windows tile the image (kernel == stride) this is the reshape trick: split ``H`` into
-    ``(Ho, kH)`` and ``W`` into ``(Wo, kW)``. Otherwise (overlapping or gapped windows)
-    ``sliding_window_view`` gives every window and the stride keeps every ``s``-th. Both produce
-    the same strides; the reshape is simply the easier one to see.
+    ``sliding_window_view`` gives every window; slicing with the stride keeps the ones the
+    pooling uses.
     """
-    n, c = x.shape[:2]
-    (ho, wo), (kh, kw) = out_hw, kernel
-    if kernel == stride:
-        tiled = x[:, :, : ho * kh, : wo * kw].reshape(n, c, ho, kh, wo, kw, copy=False)
-        return tiled.transpose(0, 1, 2, 4, 3, 5)
     windows = sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
-    return windows[:, :, :ho, :wo]
+    return windows[:, :, : out_hw[0], : out_hw[1]]
+
+
+def _nchw_tap(a: np.ndarray, p: int, q: int, stride, out_hw):
+    """``a[:, :, p + sH*i, q + sW*j]`` over output positions: the (p, q) element of each window."""
+    (sh, sw), (ho, wo) = stride, out_hw
+    return a[:, :, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
 
 
 def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None):
@@ -433,12 +380,11 @@ def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None):
         index ``p*kW + q`` of the maximum in each window. Ties go to the FIRST maximum in
         row-major order, as in torch, so the gradient is routed to the same element.
     """
-    kernel, stride, out_hw = _pool_args(x, kernel_size, stride, "maxpool2d")
-    windows = _pool_windows(x, kernel, stride, out_hw)
+    kernel, stride, out_hw = check_pool2d(x, kernel_size, stride, "maxpool2d")
+    windows = _windows(x, kernel, stride, out_hw)
     # Scan the kH*kW kernel offsets (4 for a 2x2 window), each a strided view over all windows.
     # A strict ">" keeps the first maximum on ties. Offsets come in increasing order, so the
-    # argmax is the largest k that beat the running maximum: np.maximum records it branch-free
-    # (a masked copy, np.copyto(..., where=), is several times slower on random masks).
+    # argmax is the largest k that beat the running maximum: np.maximum records it branch-free.
     out = np.copy(windows[..., 0, 0], order="K")  # order K: keep x's memory layout
     argmax = np.zeros_like(out, dtype=np.min_scalar_type(kernel[0] * kernel[1]))
     for k in range(1, kernel[0] * kernel[1]):
@@ -449,11 +395,6 @@ def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None):
     return out, (x, argmax, kernel, stride)
 
 
-def _non_overlapping(kernel, stride) -> bool:
-    """True when no input pixel lies in two windows, so backward can write instead of add."""
-    return stride[0] >= kernel[0] and stride[1] >= kernel[1]
-
-
 def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
     """Gradient of ``maxpool2d_forward``: each ``dout`` goes to its window's (first) maximum.
 
@@ -461,31 +402,30 @@ def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
     0; an element that is the maximum of several overlapping windows gets the sum.
     """
     x, argmax, kernel, stride = cache
-    check_array(dout, "dout", dtype=x.dtype, shape=argmax.shape, finite=False)
-    dx = np.zeros_like(x)  # zeros_like keeps x's memory layout, so dx matches x for the next step
-    out_hw = argmax.shape[2:]
-    write = _non_overlapping(kernel, stride)
+    check_dout(dout, argmax.shape, x.dtype)
+    dx = np.zeros_like(x)  # keeps x's memory layout, so the layer below gets the one it gave
+    overlapping = stride[0] < kernel[0] or stride[1] < kernel[1]
     for k in range(kernel[0] * kernel[1]):  # a loop over kernel offsets, not pixels
-        tap = _tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)
-        if write:  # each pixel in one window at most: write straight into dx
-            np.multiply(dout, argmax == k, out=tap)
-        else:  # overlapping windows: a pixel collects the gradient of every window it tops
+        tap = _nchw_tap(dx, k // kernel[1], k % kernel[1], stride, argmax.shape[2:])
+        if overlapping:  # a pixel collects the gradient of every window it tops
             tap += dout * (argmax == k)
+        else:  # each pixel lies in one window at most: write straight into dx
+            np.multiply(dout, argmax == k, out=tap)
     return dx
 
 
 def avgpool2d_forward(x: np.ndarray, kernel_size, stride=None):
     """Average pooling without padding, as ``torch.nn.functional.avg_pool2d``.
 
-    x : (N, C, H, W); returns out : (N, C, Ho, Wo) and cache ``(x, kernel, stride)``.
+    x : (N, C, H, W); returns out : (N, C, Ho, Wo) and a cache for ``avgpool2d_backward``.
     """
-    kernel, stride, out_hw = _pool_args(x, kernel_size, stride, "avgpool2d")
-    windows = _pool_windows(x, kernel, stride, out_hw)
-    out = np.copy(windows[..., 0, 0], order="K")
+    kernel, stride, out_hw = check_pool2d(x, kernel_size, stride, "avgpool2d")
+    windows = _windows(x, kernel, stride, out_hw)
+    out = np.copy(windows[..., 0, 0], order="K")  # order K: keep x's memory layout
     for k in range(1, kernel[0] * kernel[1]):  # sum over the kernel offsets
         out += windows[..., k // kernel[1], k % kernel[1]]
     out /= kernel[0] * kernel[1]
-    return out, (x, kernel, stride)
+    return out, (x.shape, x.dtype, kernel, stride, out_hw)
 
 
 def avgpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
@@ -493,17 +433,10 @@ def avgpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
 
     dout : (N, C, Ho, Wo); returns dx : (N, C, H, W).
     """
-    x, kernel, stride = cache
-    n, c, h, w = x.shape
-    out_hw = tuple(pool2d_output_size(*args) for args in zip((h, w), kernel, stride))
-    check_array(dout, "dout", dtype=x.dtype, shape=(n, c) + out_hw, finite=False)
+    shape, dtype, kernel, stride, out_hw = cache
+    check_dout(dout, shape[:2] + out_hw, dtype)
     share = dout / (kernel[0] * kernel[1])
-    dx = np.zeros_like(x)  # keeps x's memory layout
-    write = _non_overlapping(kernel, stride)
+    dx = np.zeros(shape, dtype=dtype)
     for k in range(kernel[0] * kernel[1]):  # a loop over kernel offsets, not pixels
-        tap = _tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)
-        if write:
-            tap[...] = share
-        else:
-            tap += share
+        _nchw_tap(dx, k // kernel[1], k % kernel[1], stride, out_hw)[...] += share
     return dx

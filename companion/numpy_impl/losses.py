@@ -5,8 +5,8 @@ Each loss comes twice:
 * a pair of pure functions, ``loss(pred, target) -> (value, cache)`` and
   ``loss_backward(cache, dloss=1.0) -> dpred``, the gradient of the MEAN loss with respect to
   ``pred`` (times ``dloss``, the upstream gradient of whatever uses the loss);
-* a small class with torch's name (``MSELoss``, ``CrossEntropyLoss``, ``BCEWithLogitsLoss``):
-  ``forward(pred, target) -> float`` and ``backward() -> dpred``.
+* a small ``Module`` with torch's name (``MSELoss``, ``CrossEntropyLoss``, ``BCEWithLogitsLoss``):
+  ``loss_fn(input, target) -> float`` and ``loss_fn.backward() -> dinput``.
 
 All use torch's default ``reduction="mean"``. The classification losses take LOGITS (the raw
 scores of the last ``Linear``), never probabilities: the softmax or sigmoid is folded into the loss
@@ -20,6 +20,7 @@ import numpy as np
 
 from companion._checks import check_array, check_labels
 from companion.numpy_impl.functional import log_softmax, sigmoid
+from companion.numpy_impl.module import Module
 
 __all__ = [
     "mse_loss",
@@ -156,56 +157,46 @@ def binary_cross_entropy_with_logits_backward(cache, dloss: float = 1.0) -> np.n
 # ------------------------------------------------------------------------------------------------
 
 
-class _Loss:
-    """``forward(pred, target) -> float`` keeps a cache that ``backward(dloss=1.0)`` uses."""
+class MSELoss(Module):
+    """Mean squared error, as ``torch.nn.MSELoss()``. input, target : one shape, float."""
 
-    _forward = None  # set by each subclass to a (loss, cache) function
-    _backward = None  # and to its gradient
-
-    def __init__(self) -> None:
-        self._cache = None
-
-    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
-        loss, self._cache = type(self)._forward(pred, target)
+    def forward(self, input: np.ndarray, target: np.ndarray) -> float:
+        loss, cache = mse_loss(input, target)
+        self._save(cache)
         return loss
 
-    __call__ = forward
-
     def backward(self, dloss: float = 1.0) -> np.ndarray:
-        """The gradient of the mean loss with respect to ``pred`` (times ``dloss``)."""
-        if self._cache is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward was called before forward: "
-                f"compute the loss with forward(pred, target) first"
-            )
-        return type(self)._backward(self._cache, dloss)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        """The gradient of the mean loss with respect to ``input`` (times ``dloss``)."""
+        return mse_loss_backward(self._saved(), dloss)
 
 
-class MSELoss(_Loss):
-    """Mean squared error, as ``torch.nn.MSELoss()``. pred, target : one shape, float."""
-
-    _forward = staticmethod(mse_loss)
-    _backward = staticmethod(mse_loss_backward)
-
-
-class CrossEntropyLoss(_Loss):
+class CrossEntropyLoss(Module):
     """Softmax cross-entropy from logits, as ``torch.nn.CrossEntropyLoss()``.
 
-    pred : (N, C) logits; target : (N,) integer class labels.
+    input : (N, C) logits; target : (N,) integer class labels.
     """
 
-    _forward = staticmethod(cross_entropy)
-    _backward = staticmethod(cross_entropy_backward)
+    def forward(self, input: np.ndarray, target: np.ndarray) -> float:
+        loss, cache = cross_entropy(input, target)
+        self._save(cache)
+        return loss
+
+    def backward(self, dloss: float = 1.0) -> np.ndarray:
+        """The gradient of the mean loss with respect to the logits (times ``dloss``)."""
+        return cross_entropy_backward(self._saved(), dloss)
 
 
-class BCEWithLogitsLoss(_Loss):
+class BCEWithLogitsLoss(Module):
     """Binary cross-entropy from logits, as ``torch.nn.BCEWithLogitsLoss()``.
 
-    pred : logits, any shape; target : probabilities of class 1, same shape and dtype.
+    input : logits, any shape; target : probabilities of class 1, same shape and dtype.
     """
 
-    _forward = staticmethod(binary_cross_entropy_with_logits)
-    _backward = staticmethod(binary_cross_entropy_with_logits_backward)
+    def forward(self, input: np.ndarray, target: np.ndarray) -> float:
+        loss, cache = binary_cross_entropy_with_logits(input, target)
+        self._save(cache)
+        return loss
+
+    def backward(self, dloss: float = 1.0) -> np.ndarray:
+        """The gradient of the mean loss with respect to the logits (times ``dloss``)."""
+        return binary_cross_entropy_with_logits_backward(self._saved(), dloss)

@@ -1,20 +1,58 @@
-"""The skeleton every NumPy layer hangs on: ``Parameter``, ``Module`` and ``Sequential``.
+"""The skeleton every NumPy layer hangs on: ``Parameter``, ``Module``, ``Sequential``,
+``ModuleList`` and ``no_grad``.
 
 They mirror ``torch.nn`` on purpose. A ``Parameter`` holds ``data`` and the ``grad`` that
 ``backward`` accumulates into it; a ``Module`` has ``forward``/``backward``, ``train()``/``eval()``,
 ``parameters()``, ``named_parameters()`` and ``state_dict()``; a ``Sequential`` names its children
 ``"0"``, ``"1"``, ... exactly as ``torch.nn.Sequential`` does, so the two state dicts have the same
 keys and the same shapes and weights copy across unchanged.
+
+What torch's autograd does for us, a NumPy layer does by hand, in two steps:
+
+* ``forward(*inputs)`` computes the output and keeps what the gradient will need with
+  ``self._save(...)``; inside ``with no_grad():`` nothing is kept (evaluation needs no backward,
+  and the caches of a big batch cost more memory than the outputs);
+* ``backward(dout, input_grad=True)`` reads it back with ``self._saved()``, adds the parameter
+  gradients into ``param.grad`` (torch's accumulation: call ``zero_grad()`` between steps) and
+  returns the gradient with respect to the input. With ``input_grad=False`` the caller says the
+  input gradient will be thrown away (a model's first layer: images need no gradient), and the
+  layer may skip computing it and return ``None``, as torch skips it for inputs that do not
+  require grad.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from collections import OrderedDict
 from typing import Iterator, Mapping
 
 import numpy as np
 
-from companion._checks import check_float_dtype, check_state_dict
+from companion._checks import check_state_dict
+
+
+_GRAD_ENABLED = True
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``with no_grad():``, where layers keep nothing for ``backward``."""
+    return _GRAD_ENABLED
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Run forward passes that will not be back-propagated, as ``torch.no_grad()``.
+
+    Layers keep no caches inside the block, so evaluating a large batch needs memory for the
+    activations only. A ``backward`` after such a forward raises, saying why.
+    """
+    global _GRAD_ENABLED
+    previous, _GRAD_ENABLED = _GRAD_ENABLED, False
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED = previous
 
 
 class Parameter:
@@ -61,9 +99,9 @@ class Module:
 
     A subclass stores its ``Parameter`` objects as attributes (``self.weight = Parameter(...)``)
     and its sub-modules as attributes too; registration is automatic, in assignment order, as in
-    torch. It implements ``forward(x)``, which may keep what ``backward`` needs in
-    ``self._cache``, and ``backward(dy)``, which accumulates parameter gradients and returns the
-    gradient with respect to ``x``.
+    torch. It implements ``forward(*inputs)``, which keeps what ``backward`` needs with
+    ``self._save(...)``, and ``backward(dout, input_grad=True)``, which accumulates parameter
+    gradients and returns the gradient with respect to the input (see the module docstring).
     """
 
     def __init__(self) -> None:
@@ -80,14 +118,27 @@ class Module:
         object.__setattr__(self, name, value)
 
     # --- computation -----------------------------------------------------------------------
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward")
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    def backward(self, dout, input_grad: bool = True):
+        raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.forward(x)
+    def __call__(self, *inputs, **kwargs):
+        return self.forward(*inputs, **kwargs)
+
+    def _save(self, cache) -> None:
+        """Keep ``cache`` for ``backward``, unless inside ``no_grad()``."""
+        object.__setattr__(self, "_cache", cache if _GRAD_ENABLED else None)
+
+    def _saved(self):
+        """What the last ``forward`` kept; a clear error when there is nothing."""
+        if self._cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward needs a forward pass first (one run outside "
+                f"no_grad(), which keeps nothing for backward)"
+            )
+        return self._cache
 
     # --- modes -----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -189,16 +240,44 @@ class Sequential(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Apply every layer in order. x : the first layer's input; returns the last's output."""
         for layer in self._modules.values():
-            x = layer.forward(x)
+            x = layer(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Back-propagate ``dy`` (gradient of the loss w.r.t. the output) through every layer."""
-        for layer in reversed(self._modules.values()):
-            dy = layer.backward(dy)
-        return dy
+    def backward(self, dout: np.ndarray, input_grad: bool = True):
+        """Back-propagate ``dout`` (gradient of the loss w.r.t. the output) through every layer.
+
+        The first layer is told ``input_grad``: ``False`` skips the gradient with respect to the
+        model's input, which training never uses.
+        """
+        layers = list(self._modules.values())
+        for layer in reversed(layers[1:]):
+            dout = layer.backward(dout)
+        return layers[0].backward(dout, input_grad=input_grad) if layers else dout
 
 
-def resolve_dtype(dtype) -> np.dtype:
-    """The float dtype a layer is built with (float64 unless float32 is asked for)."""
-    return check_float_dtype(dtype)
+class ModuleList(Module):
+    """A list of modules whose parameters are registered, as ``torch.nn.ModuleList``.
+
+    Children are named ``"0"``, ``"1"``, ...; it has no ``forward`` of its own: the module that
+    owns it decides how its children are called.
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList entries must be Modules, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())

@@ -24,14 +24,14 @@ element-wise.
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 
 from companion._checks import FLOAT_DTYPES
 from companion.numpy_impl.module import Module, Parameter
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "OPTIMIZERS"]
 
 
 # --- hyperparameter checks --------------------------------------------------------------------
@@ -115,7 +115,7 @@ def _buffer(state: dict[str, Any], name: str, theta: np.ndarray) -> np.ndarray:
 # --- the base class ---------------------------------------------------------------------------
 class Optimizer:
     """What every optimizer shares: the parameter list, per-parameter state, ``step`` and
-    ``zero_grad``, and ``state_dict``/``load_state_dict``.
+    ``zero_grad``.
 
     A subclass lists its hyperparameter names in ``_hyperparameters``, checks them in
     ``_check_hyperparameters`` and implements ``_update(theta, grad, state)``, which changes
@@ -169,45 +169,6 @@ class Optimizer:
         """The current hyperparameters by name, e.g. ``{"lr": 0.001, ...}``."""
         return {name: getattr(self, name) for name in self._hyperparameters}
 
-    def state_dict(self) -> dict[str, Any]:
-        """A copy of the optimizer's state: ``{"hyperparameters": {...}, "state": {i: {...}}}``.
-
-        ``state`` is keyed by the parameter's position in ``params`` (as torch does); its arrays
-        are copies, so later steps do not change a saved state dict.
-        """
-        state = {
-            i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-            for i, s in enumerate(self.state)
-            if s
-        }
-        return {"hyperparameters": self.hyperparameters(), "state": state}
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved, all or nothing.
-
-        Everything is checked before anything is written: the hyperparameter names must be this
-        optimizer's and their values valid; every state index must name a parameter; every
-        buffer must have that parameter's shape (it is cast to the parameter's dtype).
-
-        Raises
-        ------
-        KeyError
-            Missing or unexpected keys.
-        ValueError
-            A bad hyperparameter value, an index out of range or a shape mismatch.
-        """
-        hyper, staged = self._stage(state_dict)
-        old = self.hyperparameters()
-        for name, value in hyper.items():
-            setattr(self, name, value)
-        try:
-            self._check_hyperparameters()
-        except (TypeError, ValueError):
-            for name, value in old.items():
-                setattr(self, name, value)
-            raise
-        self.state = staged
-
     # --- helpers ---------------------------------------------------------------------------
     def _check_grad(self, i: int, p: Parameter) -> None:
         g = p.grad
@@ -218,36 +179,6 @@ class Optimizer:
                 f"params[{i}].grad must be an array of shape {p.data.shape} and dtype "
                 f"{p.data.dtype} (the parameter's), got {got}"
             )
-
-    def _stage(self, state_dict: Mapping[str, Any]):
-        """Validate ``state_dict``; return (hyperparameters, new per-parameter state list)."""
-        if set(state_dict) != {"hyperparameters", "state"}:
-            raise KeyError(
-                f"optimizer state_dict must have keys ['hyperparameters', 'state'], "
-                f"got {sorted(state_dict)}"
-            )
-        hyper = dict(state_dict["hyperparameters"])
-        if set(hyper) != set(self._hyperparameters):
-            raise KeyError(
-                f"{type(self).__name__} hyperparameters are {sorted(self._hyperparameters)}, "
-                f"got {sorted(hyper)}"
-            )
-        staged: list[dict[str, Any]] = [{} for _ in self.params]
-        for i, buffers in state_dict["state"].items():
-            if not (isinstance(i, int) and 0 <= i < len(self.params)):
-                raise ValueError(
-                    f"state index {i!r} does not name one of the {len(self.params)} parameters"
-                )
-            p = self.params[i]
-            for k, v in buffers.items():
-                if isinstance(v, np.ndarray):
-                    if v.shape != p.data.shape:
-                        raise ValueError(
-                            f"state[{i}][{k!r}] has shape {v.shape}, expected {p.data.shape}"
-                        )
-                    v = v.astype(p.data.dtype, copy=True)
-                staged[i][k] = v
-        return hyper, staged
 
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
@@ -528,3 +459,8 @@ class AdamW(Adam):
                  amsgrad=False, *, maximize=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
+
+
+#: The optimizers by the names the command line, ``companion.train`` and ``companion.parity`` use.
+#: Each class has the name of its torch twin in ``torch.optim``.
+OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

@@ -42,11 +42,16 @@ import math
 
 import numpy as np
 
-from companion._checks import check_array, check_same_dtype
+from companion._checks import (
+    check_array,
+    check_float_dtype,
+    check_positive_int,
+    check_rng,
+    check_same_dtype,
+)
 from companion.numpy_impl import functional as F
 from companion.numpy_impl.init import uniform_
-from companion.numpy_impl.layers import _positive_int, _resolve_rng
-from companion.numpy_impl.module import Module, Parameter, resolve_dtype
+from companion.numpy_impl.module import Module, Parameter
 
 __all__ = ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "RNN", "LSTM"]
 
@@ -278,10 +283,10 @@ class _Recurrent(Module):
 
     def __init__(self, input_size, hidden_size, bias, batch_first, dtype, rng):
         super().__init__()
-        self.input_size = _positive_int(input_size, "input_size")
-        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.batch_first = bool(batch_first)
-        dt = resolve_dtype(dtype)
+        dt = check_float_dtype(dtype)
         rows = self._gates * self.hidden_size
         self.weight_ih_l0 = Parameter(np.empty((rows, self.input_size), dtype=dt))
         self.weight_hh_l0 = Parameter(np.empty((rows, self.hidden_size), dtype=dt))
@@ -290,7 +295,7 @@ class _Recurrent(Module):
             self.bias_hh_l0 = Parameter(np.empty(rows, dtype=dt))
         else:
             self.bias_ih_l0 = self.bias_hh_l0 = None
-        rng = _resolve_rng(rng)
+        rng = check_rng(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():  # torch's order: weight_ih, weight_hh, bias_ih, bias_hh
             uniform_(p, -bound, bound, rng=rng)
@@ -349,13 +354,6 @@ class _Recurrent(Module):
         check_array(h0, name)
         check_same_dtype(h0, self.dtype, name)
         return h0[0]
-
-    def _take_cache(self):
-        if self._cache is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward was called before forward: run forward(x) first"
-            )
-        return self._cache
 
     def _output_grad(self, d_output, shape):
         """``d_output`` in the caller's layout, checked and returned time-major (or None)."""
@@ -424,11 +422,9 @@ class RNN(_Recurrent):
         """
         xt = self._time_major(x)
         h0_ = self._state(h0, xt.shape[1], "h0")
-        hs, self._cache = rnn_forward(xt, h0_, *self._params(), nonlinearity=self.nonlinearity)
+        hs, cache = rnn_forward(xt, h0_, *self._params(), nonlinearity=self.nonlinearity)
+        self._save(cache)
         return self._out(hs), hs[-1][None]
-
-    def __call__(self, x: np.ndarray, h0: np.ndarray | None = None):
-        return self.forward(x, h0)
 
     def backward(self, d_output: np.ndarray | None = None, d_h_n: np.ndarray | None = None):
         """BPTT: accumulate the parameter gradients; return ``(dx, dh0)``.
@@ -437,7 +433,7 @@ class RNN(_Recurrent):
         d_h_n : (1, N, hidden_size) gradient w.r.t. ``h_n``, or None
         Returns dx in the input's layout and dh0 (1, N, hidden_size).
         """
-        cache = self._take_cache()
+        cache = self._saved()
         hs = cache[2]
         if d_output is None and d_h_n is None:
             raise ValueError("RNN.backward needs d_output, d_h_n or both; got neither")
@@ -497,11 +493,9 @@ class LSTM(_Recurrent):
                 f"LSTM state must be a pair (h0, c0) or None, got {type(state).__name__}"
             )
         h0_, c0_ = self._state(h0, n, "h0"), self._state(c0, n, "c0")
-        (hs, c_n), self._cache = lstm_forward(xt, h0_, c0_, *self._params())
+        (hs, c_n), cache = lstm_forward(xt, h0_, c0_, *self._params())
+        self._save(cache)
         return self._out(hs), (hs[-1][None], c_n[None])
-
-    def __call__(self, x: np.ndarray, state=None):
-        return self.forward(x, state)
 
     def backward(self, d_output=None, d_h_n=None, d_c_n=None):
         """BPTT: accumulate the parameter gradients; return ``(dx, (dh0, dc0))``.
@@ -509,7 +503,7 @@ class LSTM(_Recurrent):
         d_output : gradient w.r.t. ``output`` (its shape) or None
         d_h_n, d_c_n : (1, N, hidden_size) gradients w.r.t. ``h_n`` and ``c_n``, or None
         """
-        cache = self._take_cache()
+        cache = self._saved()
         hs = cache[3]
         if d_output is None and d_h_n is None and d_c_n is None:
             raise ValueError("LSTM.backward needs at least one of d_output, d_h_n, d_c_n")

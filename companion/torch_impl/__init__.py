@@ -1,13 +1,13 @@
 """The book's models in PyTorch: the twin of ``companion.numpy_impl``.
 
-* ``build(spec, dtype=torch.float64, device=None)``: a ``torch.nn.Sequential`` whose state dict
-  has the NumPy model's keys and shapes;
+torch.nn itself builds the twin (``companion.models.lenet(torch.nn, dtype=...)``); what is left
+here is what torch.nn does not give:
+
 * ``default_device()``: CUDA when present, else CPU (``$COMPANION_DEVICE`` overrides);
 * ``numpy_to_torch(np_model, torch_model)`` / ``torch_to_numpy(torch_model, np_model)``: copy
   weights across, all or nothing.
 """
 
-from companion.torch_impl.build import build, build_layer
 from companion.torch_impl.device import DEVICE_ENV_VAR, default_device, numpy_dtype, torch_dtype
 from companion.torch_impl.weights import (
     check_state_fits,
@@ -18,8 +18,6 @@ from companion.torch_impl.weights import (
 
 __all__ = [
     "DEVICE_ENV_VAR",
-    "build",
-    "build_layer",
     "check_state_fits",
     "default_device",
     "numpy_dtype",
