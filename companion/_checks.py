@@ -420,3 +420,24 @@ def check_attention(query, key, value, attn_mask, is_causal: bool) -> None:
         except ValueError:
             pass
     check_attention_mask(attn_mask, "attn_mask", shapes, query.dtype)
+
+
+def check_gru(x, h0, weight_ih, weight_hh, bias_ih, bias_hh) -> None:
+    """A GRU's arguments: ``x`` (T >= 1, N, D), ``h0`` (N, H), ``weight_ih`` (3H, D),
+    ``weight_hh`` (3H, H), biases (3H,) both or neither, all of one float dtype."""
+    check_array(weight_ih, "weight_ih", ndim=2)
+    rows, size = weight_ih.shape
+    if rows % 3:
+        raise ValueError(f"weight_ih must have 3*hidden_size rows, got shape {weight_ih.shape}")
+    hidden, dtype = rows // 3, weight_ih.dtype
+    check_array(weight_hh, "weight_hh", dtype=dtype, shape=(rows, hidden))
+    if (bias_ih is None) != (bias_hh is None):
+        raise ValueError("give both bias_ih and bias_hh, or neither")
+    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if bias is not None:
+            check_array(bias, name, dtype=dtype, shape=(rows,))
+    check_array(x, "input", ndim=3)
+    check_same_dtype(x, dtype, "input")
+    if x.shape[0] == 0 or x.shape[2] != size:
+        raise ValueError(f"input must have shape (T >= 1, N, input_size={size}), got {x.shape}")
+    check_array(h0, "h0", dtype=dtype, shape=(x.shape[1], hidden))

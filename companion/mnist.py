@@ -6,9 +6,15 @@ Examples::
     python -m companion.mnist --model cnn --impl torch --load cnn.npz      # evaluate saved weights
     python -m companion.mnist --data-dir ../shared/data --model lenet --no-progress
 
-The data come from ``companion.data.load_mnist``: the folder given with ``--data-dir``, else
-``$COMPANION_DATA_DIR``, else the per-user cache, else a verified download of the official files.
-The command says how many training images it used (an offline folder may hold only a subset).
+The data come from ``companion.data.load_mnist``: the folder given with ``--data-dir`` (and
+only that one), else ``$COMPANION_DATA_DIR``, else the per-user cache, else a verified download of
+the official files. The command says how many training images it used (an offline folder may
+hold only a subset).
+
+NumPy's BLAS and torch each keep a pool of threads. The command gives each ``--threads`` threads
+(default 1) and prints what is in force: the book's batches of 32 are too small for more threads
+to pay, and threads that wait by spinning slow a run down many times over when the cores are
+shared (see benchmarks/README.md).
 
 Weights are saved and loaded by ``companion.weights`` (an ``.npz`` of the state dict, written
 atomically); this module is the command line only.
@@ -19,16 +25,20 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from companion import models
-from companion.data import FILE_NAMES, DataError, load_mnist, random_shift
+from companion.data import DataError, load_mnist, random_shift
 from companion.models import INITS, make_model
 from companion.train import evaluate, fit
 from companion.weights import WeightsError, model_holding, read_weights, save_weights
+
+PROG = "python -m companion.mnist"
 
 __all__ = ["main", "build_parser", "RECIPES"]
 
@@ -78,11 +88,12 @@ _positive_float = _argument_type(float, lambda v: 0 < v < float("inf"), "a finit
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m companion.mnist``."""
     parser = argparse.ArgumentParser(
-        prog="python -m companion.mnist",
+        prog=PROG,
         description="Train one of the book's MNIST models (NumPy reference or torch twin), "
                     "report its test accuracy, and save its weights.",
-        epilog="Data: --data-dir, else $COMPANION_DATA_DIR, else the per-user cache, else a "
-               "verified download of the official files.",
+        epilog="Data: --data-dir (only that folder), else $COMPANION_DATA_DIR, else the "
+               "per-user cache, else a verified download of the official files. Ctrl-C stops "
+               "a run (exit status 130); nothing half-written is left.",
     )
     parser.add_argument("--model", choices=sorted(models.MODELS), default=None,
                         help="the architecture (default: cnn, the source's Keras CNN; with "
@@ -120,7 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="evaluate saved weights on the test set instead of training")
     parser.add_argument("--device", help="torch device, e.g. cpu or cuda (torch only; "
                                          "default: CUDA when present)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=_non_negative_int, default=1, metavar="N",
+                        help="threads for NumPy's BLAS and for torch, each (default: 1, fastest "
+                             "for batches of 32 and on a busy machine; 0: the libraries' own "
+                             "defaults)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bars on stderr (default: only when stderr is a "
+                             "terminal, so a log file gets none)")
     return parser
 
 
@@ -141,6 +158,9 @@ def _check_arguments(parser, args) -> None:
     if args.save is not None and not args.save.parent.is_dir():
         parser.error(f"--save {args.save}: the folder {args.save.parent} does not exist "
                      "(checked before training, so no work is lost)")
+    if args.save is not None and (why := _cannot_write_in(args.save.parent)):
+        parser.error(f"--save {args.save}: cannot write in the folder {args.save.parent} "
+                     f"({why}; checked before training, so no work is lost)")
     if args.lr_schedule == "linear" and args.lr_decay != 1.0:
         parser.error("--lr-decay applies to --lr-schedule exponential only")
     if args.load is not None and args.save is not None:
@@ -148,56 +168,88 @@ def _check_arguments(parser, args) -> None:
                      "new to save")
 
 
-def _check_data_dir(folder: Path) -> str | None:
-    """A message when ``folder`` cannot hold MNIST; None when it may."""
-    names = ", ".join(FILE_NAMES.values())
-    if not folder.is_dir():
-        return (f"the data folder {folder} does not exist. It should hold the four MNIST "
-                f"files ({names}; gzipped or not), directly or in a subfolder mnist/.")
-    for place in (folder, folder / "mnist"):
-        for name in FILE_NAMES.values():
-            if (place / name).is_file() or (place / name.removesuffix(".gz")).is_file():
-                return None
-    return (f"the data folder {folder} holds none of the MNIST files. It should hold the four "
-            f"files ({names}; gzipped or not), directly or in a subfolder mnist/.")
+def _cannot_write_in(folder: Path) -> str | None:
+    """Why no file can be created in ``folder``, or None if one can. Tried for real: os.access
+    answers yes to root even on a read-only file system."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as err:
+        return err.strerror or str(err)
 
 
 def _error(message: str) -> int:
-    print(f"python -m companion.mnist: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {message}", file=sys.stderr)
     return 1
 
 
 def main(argv=None) -> int:
-    """Run the command; returns the exit status (0 success, 1 error; bad arguments exit 2)."""
+    """Run the command; returns the exit status (0 success, 1 error, 130 interrupted by
+    Ctrl-C; bad arguments exit 2)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
+    args.saved_to = None
+    try:
+        with _thread_pools(args.threads) as threads:
+            print(threads)
+            return _run(args)
+    except KeyboardInterrupt:
+        done = (f"the weights were saved to {args.saved_to}" if args.saved_to
+                else "nothing was saved")
+        newline = "\n" if sys.stderr.isatty() else ""  # end the line the terminal echoed ^C on
+        print(f"{newline}{PROG}: interrupted; {done}", file=sys.stderr)
+        return 130
+
+
+@contextmanager
+def _thread_pools(n: int):
+    """Give NumPy's BLAS pool (through threadpoolctl) and torch's intra-op pool ``n`` threads
+    each while the block runs (0: leave the libraries' defaults); yields a line saying what is
+    in force. The two pools never work at once here (an implementation uses one of them)."""
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch_before = torch.get_num_threads()
+    with threadpool_limits(limits=n or None, user_api="blas"):
+        if n:
+            torch.set_num_threads(n)
+        try:
+            pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+            counts = "/".join(str(c) for c in sorted({pool["num_threads"] for pool in pools}))
+            names = ", ".join(sorted({pool["internal_api"] for pool in pools}))
+            blas = f"{counts} ({names})" if pools else "(no BLAS library found)"
+            yield (f"threads: BLAS {blas}, torch {torch.get_num_threads()}"
+                   + ("; --threads 0: the libraries' defaults" if not n else ""))
+        finally:
+            torch.set_num_threads(torch_before)
+
+
+def _run(args) -> int:
+    """Load (or train) a model, evaluate it, save it; the exit status."""
     dtype = np.dtype(args.dtype)
-    saved_state = None
+    saved = None
     if args.load is not None:  # read the weights before the data: a bad file fails at once
         try:
-            args.model, saved_state = read_weights(args.load, args.model)
+            saved = read_weights(args.load, args.model)
         except WeightsError as err:
             return _error(str(err))
+        args.model = saved.model
     else:
         args.model = args.model or "cnn"
         _apply_recipe(args)
 
-    if args.data_dir is not None:
-        problem = _check_data_dir(args.data_dir)
-        if problem:
-            return _error(problem)
     try:
         data = load_mnist(args.data_dir, validation_size=args.validation, seed=args.seed,
-                          dtype=dtype, progress=False if args.no_progress else None)
+                          dtype=dtype, progress=args.progress)
     except DataError as err:
-        return _error(str(err))
+        return _error(err.render(root="--data-dir"))
     print(data.summary())
 
     try:
-        if args.load is not None:
-            model = model_holding(saved_state, args.model, args.load, impl=args.impl,
-                                   dtype=dtype, device=args.device)
+        if saved is not None:
+            model = model_holding(saved.state, args.model, args.load, impl=args.impl,
+                                  dtype=dtype, device=args.device)
             print(f"loaded {args.model} weights from {args.load} into the {args.impl} model")
         else:
             model = _train(args, data, dtype)
@@ -205,14 +257,16 @@ def main(argv=None) -> int:
         return _error(str(err))
 
     test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+    n_train = data.n_train if saved is None else saved.n_train  # None: the file does not say
     print(f"test accuracy: {100 * test_acc:.2f}% (loss {test_loss:.4f}) on "
-          f"{data.n_test:,} test images; {args.model}, {args.impl}, {args.dtype}, "
-          f"trained on {data.n_train:,} images")
+          f"{data.n_test:,} test images; {args.model}, {args.impl}, {args.dtype}"
+          + ("" if n_train is None else f", trained on {n_train:,} images"))
     if args.save is not None:
         try:
-            save_weights(model, args.save, model_name=args.model)
+            save_weights(model, args.save, model_name=args.model, n_train=data.n_train)
         except OSError as err:
             return _error(f"cannot save the weights: {err}")
+        args.saved_to = args.save
         print(f"saved weights to {args.save}")
     return 0
 
@@ -229,7 +283,7 @@ def _train(args, data, dtype):
     start = time.perf_counter()
     fit(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         lr_decay=args.lr_decay, lr_schedule=args.lr_schedule, seed=args.seed, augment=augment,
-        progress=not args.no_progress,
+        progress=sys.stderr.isatty() if args.progress is None else args.progress,
         on_epoch_end=lambda epoch, history: print(history.epoch_line(epoch), flush=True))
     print(f"trained in {time.perf_counter() - start:.1f} s")
     return model

@@ -46,6 +46,9 @@ __all__ = [
     "keras_init_",
     "count_parameters",
     "summary",
+    "char_gpt",
+    "generate",
+    "row_rnn",
 ]
 
 #: The shape of one sample every model here takes: a 28x28 grey-scale image.
@@ -195,3 +198,177 @@ def summary(model, input_shape=INPUT_SHAPE) -> str:
     total = f"total parameters: {count_parameters(model):,}"
     return "\n".join([lines[0], rule, *lines[1:], rule, total])
 
+
+
+# ------------------------------------------------------------------------------------------------
+# Sequence models: a character-level GPT and a recurrent classifier reading images row by row
+# ------------------------------------------------------------------------------------------------
+#
+# torch.nn has no ready-made container for these (a GPT embeds, runs causal blocks and projects;
+# the classifier keeps only the last step of a recurrent layer), so each function below defines
+# its model class ONCE, inside the function, with ``nn.Module`` of the namespace it is given as
+# the base: ``char_gpt(torch.nn)`` makes a ``torch.nn.Module`` (autograd differentiates its
+# ``forward``), ``char_gpt(numpy_impl)`` a NumPy ``Module``, whose ``backward`` walks the same
+# layers in reverse. The ``backward`` method is NumPy-only; torch never calls it. The two places
+# where the libraries differ (a range of positions, and a mask made on the input's device) go
+# through ``_positions`` and ``_causal_mask_like``, the only code that asks which library it has.
+
+
+def _positions(idx, length: int):
+    """``0, 1, ..., length - 1`` as an array of ``idx``'s library (and device)."""
+    if isinstance(idx, torch.Tensor):
+        return torch.arange(length, device=idx.device)
+    return np.arange(length)
+
+
+def _causal_mask_like(x, length: int):
+    """(T, T) bool mask, True ABOVE the diagonal (``MultiheadAttention``'s "not allowed"), in
+    ``x``'s library: position ``t`` attends to ``0 .. t``."""
+    mask = ~numpy_impl.causal_mask(length)
+    return torch.from_numpy(mask).to(x.device) if isinstance(x, torch.Tensor) else mask
+
+
+def char_gpt(nn, vocab_size: int, block_size: int = 64, d_model: int = 128, nhead: int = 4,
+             num_layers: int = 2, dim_feedforward: int | None = None, dropout: float = 0.0,
+             tie_weights: bool = False, **factory):
+    """A small decoder-only (GPT-style) character language model.
+
+    ``idx`` (N, T) integer tokens, ``T <= block_size`` -> logits (N, T, vocab_size) for the next
+    token at every position::
+
+        x = token_embedding(idx) + position_embedding(0 .. T-1)       (N, T, d_model)
+        x = layers[i](x, causal mask)    for i in range(num_layers)   pre-norm blocks, GELU
+        logits = head(norm(x))
+
+    Parameters
+    ----------
+    nn : companion.numpy_impl or torch.nn
+    vocab_size : int; block_size : int, the longest context (the position table's size)
+    d_model, nhead, num_layers : int; dim_feedforward : int (default 4 * d_model)
+    dropout : float, inside every block
+    tie_weights : bool, the output layer reuses the token embedding's matrix (``head.weight`` is
+        ``token_embedding.weight``; both names stay in ``state_dict``, as in torch)
+    **factory : ``dtype=``, ``rng=`` (NumPy) or ``dtype=``, ``device=`` (torch)
+
+    State dict keys: ``token_embedding.weight``, ``position_embedding.weight``,
+    ``layers.{i}.*`` (those of ``TransformerEncoderLayer``), ``norm.weight``, ``norm.bias``,
+    ``head.weight``; the same for both namespaces.
+    """
+    Module, Embedding, ModuleList, TransformerEncoderLayer, LayerNorm, Linear = _layers(
+        nn, "char_gpt", "Module", "Embedding", "ModuleList", "TransformerEncoderLayer",
+        "LayerNorm", "Linear")
+    dim_feedforward = 4 * d_model if dim_feedforward is None else dim_feedforward
+
+    class CharGPT(Module):
+        """Token and position embeddings, causal pre-norm Transformer blocks, a final LayerNorm
+        and a linear head (see ``char_gpt``)."""
+
+        def __init__(self):
+            super().__init__()
+            self.block_size = block_size
+            self.token_embedding = Embedding(vocab_size, d_model, **factory)
+            self.position_embedding = Embedding(block_size, d_model, **factory)
+            self.layers = ModuleList([
+                TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, "gelu",
+                                        batch_first=True, norm_first=True, **factory)
+                for _ in range(num_layers)])
+            self.norm = LayerNorm(d_model, **factory)
+            self.head = Linear(d_model, vocab_size, bias=False, **factory)
+            if tie_weights:
+                self.head.weight = self.token_embedding.weight
+
+        def parameters(self):
+            """Every parameter once, even the tied one that two names share (torch's listing;
+            the NumPy ``Module`` would give it twice)."""
+            return list({id(p): p for p in super().parameters()}.values())
+
+        def forward(self, idx):
+            n, length = idx.shape
+            if length > self.block_size:
+                raise ValueError(f"a sequence of {length} tokens is longer than the position "
+                                 f"table: block_size={self.block_size}")
+            x = self.token_embedding(idx) + self.position_embedding(_positions(idx, length))
+            mask = _causal_mask_like(x, length)
+            for layer in self.layers:
+                x = layer(x, mask, None, True)
+            logits = self.head(self.norm(x).reshape(n * length, d_model))
+            return logits.reshape(n, length, vocab_size)
+
+        def backward(self, dout, input_grad: bool = True):
+            """NumPy only: dout (N, T, vocab_size) -> parameter gradients; returns None (integer
+            tokens have no gradient)."""
+            n, length, _ = dout.shape
+            d = self.head.backward(dout.reshape(n * length, vocab_size))
+            d = self.norm.backward(d.reshape(n, length, d_model))
+            for layer in reversed(list(self.layers)):
+                d = layer.backward(d)
+            self.token_embedding.backward(d)
+            self.position_embedding.backward(d.sum(axis=0))  # one row per position, all samples
+            return None
+
+    return CharGPT()
+
+
+def generate(model, idx, steps: int, rng: np.random.Generator, temperature: float = 1.0):
+    """Continue token sequences with a NumPy language model (such as ``char_gpt(numpy_impl)``).
+
+    At each step the model reads the last ``model.block_size`` tokens, and the next token is
+    drawn from ``softmax(logits of the last position / temperature)``.
+
+    Parameters
+    ----------
+    idx : (N, T0) integer array, the prompts; steps : int, tokens to add
+    rng : numpy.random.Generator; temperature : float > 0 (below 1: more likely tokens)
+
+    Returns
+    -------
+    (N, T0 + steps) integer array, the prompts and their continuations
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    with no_grad():
+        for _ in range(steps):
+            logits = model(idx[:, -model.block_size:])[:, -1] / temperature
+            probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            cumulative = probs.cumsum(axis=1)  # inverse-CDF sampling, one draw per sequence
+            u = rng.random((len(idx), 1)) * cumulative[:, -1:]
+            nxt = np.minimum((cumulative < u).sum(axis=1), probs.shape[1] - 1)
+            idx = np.concatenate([idx, nxt[:, None]], axis=1)
+    return idx
+
+
+def row_rnn(nn, cell: str = "LSTM", hidden_size: int = 128, num_classes: int = 10, **factory):
+    """A recurrent classifier that reads a 28x28 image one row per time step.
+
+    ``x`` (N, 1, 28, 28) -> 28 steps of 28 pixels -> ``cell`` (``"LSTM"`` or ``"GRU"``) with
+    ``hidden_size`` units -> the last step's output -> ``fc`` -> logits (N, num_classes).
+    State dict keys: ``rnn.weight_ih_l0``, ``rnn.weight_hh_l0``, ``rnn.bias_ih_l0``,
+    ``rnn.bias_hh_l0``, ``fc.weight``, ``fc.bias``. The class is written once for both
+    namespaces, as ``char_gpt``'s.
+    """
+    if cell not in ("LSTM", "GRU"):
+        raise ValueError(f"cell must be 'LSTM' or 'GRU', got {cell!r}")
+    Module, Recurrent, Linear = _layers(nn, "row_rnn", "Module", cell, "Linear")
+
+    class RowRNN(Module):
+        """Rows of the image as a sequence, the last hidden state classified."""
+
+        def __init__(self):
+            super().__init__()
+            self.rnn = Recurrent(28, hidden_size, batch_first=True, **factory)
+            self.fc = Linear(hidden_size, num_classes, **factory)
+
+        def forward(self, x):
+            out, _ = self.rnn(x.reshape(x.shape[0], 28, 28))  # (N, 28 rows, 28 pixels)
+            return self.fc(out[:, -1])
+
+        def backward(self, dout, input_grad: bool = True):
+            """NumPy only: dout (N, num_classes) -> gradients; returns dx (N, 1, 28, 28)."""
+            dlast = self.fc.backward(dout)
+            d_output = np.zeros(dlast.shape[:1] + (28,) + dlast.shape[1:], dlast.dtype)
+            d_output[:, -1] = dlast  # only the last step feeds the classifier
+            dx = self.rnn.backward(d_output)[0]
+            return dx.reshape(-1, 1, 28, 28) if input_grad else None
+
+    return RowRNN()

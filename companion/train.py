@@ -121,10 +121,13 @@ def _check_inputs(model, impl: str, x: np.ndarray, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     dtype = _model_dtype(model, impl)
     if x.dtype != dtype:
+        if x.dtype.kind == "f":
+            fix = f"convert it with x.astype(np.{dtype.name}) or build the model in {x.dtype}"
+        else:
+            fix = f"convert the images to floats, e.g. x.astype(np.{dtype.name}) / 255"
         raise TypeError(
-            f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; load the data "
-            f"with dtype=np.{dtype.name} (e.g. companion.data.load_mnist(dtype=np.{dtype.name})) "
-            f"or build the model in {x.dtype}"
+            f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; {fix}, or load "
+            f"the data with companion.data.load_mnist(dtype=np.{dtype.name})"
         )
     return x
 

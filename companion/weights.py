@@ -2,18 +2,22 @@
 
 A weights file is an ``.npz`` archive of the model's ``state_dict`` (keys ``"0.weight"``,
 ``"0.bias"``, ...; the same for the NumPy model and its torch twin) plus the model's name under
-``"__model__"``. It is written atomically (a temporary file in the same folder, then a rename),
-so a failed save leaves nothing half-written, and read without pickle.
+``"__model__"`` and, when known, the number of images it was trained on under ``"__n_train__"``.
+It is written atomically (a temporary file in the same folder, then a rename), so a failed save
+leaves nothing half-written, with the permissions the umask gives new files, and read without
+pickle: a damaged or foreign file is refused with a one-line :class:`WeightsError`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from companion.data.atomic import atomic_write
 from companion.models import make_model
 from companion.numpy_impl.module import Module
 
@@ -22,12 +26,20 @@ __all__ = [
     "load_weights",
     "read_weights",
     "model_holding",
+    "SavedWeights",
     "WeightsError",
     "MODEL_KEY",
+    "N_TRAIN_KEY",
 ]
 
 #: The key of the ``.npz`` entry that names the model the weights belong to.
 MODEL_KEY = "__model__"
+#: The key of the ``.npz`` entry holding the number of training images (optional).
+N_TRAIN_KEY = "__n_train__"
+
+# An .npz file is a zip archive: it starts with a local file header, or (no entries) with the
+# end-of-archive record.
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 class WeightsError(ValueError):
@@ -43,11 +55,21 @@ def _state_dict(model) -> dict[str, np.ndarray]:
     return dict(torch_state_to_numpy(model))
 
 
-def save_weights(model, path, *, model_name: str) -> Path:
+@dataclass(frozen=True)
+class SavedWeights:
+    """What a weights file holds."""
+
+    model: str                      # the architecture, e.g. "cnn"
+    state: dict[str, np.ndarray]    # the state dict
+    n_train: int | None             # images the weights were trained on; None if not recorded
+
+
+def save_weights(model, path, *, model_name: str, n_train: int | None = None) -> Path:
     """Write ``model``'s state dict to ``path`` (.npz), atomically; returns the path.
 
-    The file holds one array per parameter (the state-dict keys) and ``"__model__"``, the
-    model's name. Nothing half-written is left behind if writing fails.
+    The file holds one array per parameter (the state-dict keys), ``"__model__"``, the
+    model's name, and ``"__n_train__"`` when ``n_train`` (the number of training images) is
+    given. Nothing half-written is left behind if writing fails.
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -57,28 +79,40 @@ def save_weights(model, path, *, model_name: str) -> Path:
                                 "does not exist")
     arrays = _state_dict(model)
     arrays[MODEL_KEY] = np.array(model_name)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if n_train is not None:
+        arrays[N_TRAIN_KEY] = np.array(n_train, dtype=np.int64)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
     return path
 
 
-def _read_weights(path) -> tuple[str | None, dict[str, np.ndarray]]:
-    path = Path(path)
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a weights file; a one-line WeightsError for a file that is not one.
+
+    NumPy's own errors are not passed on: for some files they suggest unpickling, which must
+    never be done with a file one did not write.
+    """
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as err:
-        raise WeightsError(f"{path} is not a readable .npz weights file ({err})") from err
-    name = arrays.pop(MODEL_KEY, None)
-    return (None if name is None else str(name)), arrays
+        with open(path, "rb") as f:
+            start = f.read(4)
+    except OSError as err:
+        raise WeightsError(f"cannot read the weights file {path}: {err.strerror or err}") from None
+    if start not in _ZIP_STARTS:
+        what = "it is empty" if not start else "it is not an .npz archive"
+        raise WeightsError(f"{path} is not a weights file: {what}. Check the path; a damaged "
+                           "weights file cannot be repaired, save the weights again.")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise WeightsError(f"{path} is damaged (truncated or corrupted: {reason}); a damaged "
+                           "weights file cannot be repaired, save the weights again.") from None
+    except ValueError:  # an entry that is not a plain array of numbers
+        raise WeightsError(f"{path} is not a weights file: it holds entries that are not plain "
+                           "arrays of numbers, as a weights file's are.") from None
 
 
 def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=np.float32,
@@ -104,21 +138,28 @@ def load_weights(path, *, model: str | None = None, impl: str = "numpy", dtype=n
         The file is missing or unreadable, was saved for another model, or its arrays do not
         fit the model (missing or unexpected keys, wrong shapes).
     """
-    name, state = read_weights(path, model)
-    return model_holding(state, name, path, impl=impl, dtype=dtype, device=device)
+    saved = read_weights(path, model)
+    return model_holding(saved.state, saved.model, path, impl=impl, dtype=dtype, device=device)
 
 
-def read_weights(path, model: str | None) -> tuple[str, dict[str, np.ndarray]]:
-    """Read a weights file once: the model it is for (``model``, else the one it records) and
-    its state dict. Raises WeightsError if neither names a model or the two disagree."""
-    saved_name, state = _read_weights(path)
+def read_weights(path, model: str | None) -> SavedWeights:
+    """Read a weights file once: the model it is for (``model``, else the one it records), its
+    state dict and the training-set size it records. Raises WeightsError if the file is
+    missing or damaged, if neither names a model, or if the two disagree."""
+    state = _read_arrays(Path(path))
+    saved_name, n_train = state.pop(MODEL_KEY, None), state.pop(N_TRAIN_KEY, None)
+    if n_train is not None and (n_train.shape != () or n_train.dtype.kind not in "iu"):
+        raise WeightsError(f"{path}: {N_TRAIN_KEY} should be one integer, got "
+                           f"{n_train.shape} {n_train.dtype}")
+    saved_name = None if saved_name is None else str(saved_name)
     name = model or saved_name
     if name is None:
         raise WeightsError(f"{path} does not say which model it holds; pass model= "
                            "(--model on the command line)")
     if saved_name is not None and model is not None and saved_name != model:
         raise WeightsError(f"{path} holds weights of the model {saved_name!r}, not {model!r}")
-    return name, state
+    return SavedWeights(model=name, state=state,
+                        n_train=None if n_train is None else int(n_train))
 
 
 def model_holding(state, name: str, path, *, impl: str, dtype, device):

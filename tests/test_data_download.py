@@ -8,7 +8,9 @@ A "dead" mirror is a local port with nothing listening.
 import gzip
 import hashlib
 import http.server
+import os
 import socket
+import stat
 import threading
 from dataclasses import replace
 
@@ -231,8 +233,25 @@ def test_no_data_anywhere_and_no_network(isolated, dead_url):
     message = str(info.value)
     for expected in ("MNIST not found", "Downloading failed", dead_url, "Looked in",
                      str(isolated / "cache" / "mnist"), "$COMPANION_DATA_DIR: not set",
-                     "set COMPANION_DATA_DIR to a folder holding mnist/", "root=<that folder>",
+                     "set COMPANION_DATA_DIR to a folder holding mnist/",
+                     "pass that folder as root=",
+                     "connect to the internet and try again",
                      "t10k-labels-idx1-ubyte.gz"):
         assert expected in message, f"{expected!r} missing from:\n{message}"
     assert files_in(isolated / "cache" / "mnist") == []
     assert isinstance(info.value.__cause__, DownloadError)
+    assert "download=True" not in message  # it was on; the remedy is a network, not an option
+    assert "--data-dir" in info.value.render(root="--data-dir") and \
+        "root=" not in info.value.render(root="--data-dir")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_downloaded_file_gets_the_mode_the_umask_gives(server, tmp_path, umask):
+    server.files["f.gz"] = b"u" * 100
+    old = os.umask(umask)
+    try:
+        dest = download_file([server.url("good") + "f.gz"], tmp_path / "f.gz", md5(b"u" * 100),
+                             timeout=TIMEOUT, progress=False)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0o600

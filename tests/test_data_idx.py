@@ -1,11 +1,16 @@
 """IDX files: byte layout, round trips, and every kind of damaged file."""
 
+import builtins
+import errno
 import gzip
+import os
+import stat
 
 import numpy as np
 import pytest
 
-from companion.data import IDXFormatError, read_idx, write_idx
+import companion.data.idx as idx_module
+from companion.data import DataError, DataReadError, IDXFormatError, read_idx, write_idx
 
 
 def images_and_labels(n=7, seed=0):
@@ -137,3 +142,79 @@ def test_progress_bar_is_shown_when_asked(tmp_path, capsys):
     assert "reading images.gz" in capsys.readouterr().err
     read_idx(path, progress=False)
     assert capsys.readouterr().err == ""
+
+
+# ------------------------------------------------------------------------------ kinds, modes
+
+def test_labels_carrying_the_images_magic_are_the_wrong_kind_not_truncated(tmp_path):
+    _, labels = images_and_labels(n=500)
+    path = write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    data = bytearray(path.read_bytes())
+    data[3] = 3  # the images' magic 0x00000803 on a labels file
+    path.write_bytes(bytes(data))
+    with pytest.raises(IDXFormatError, match="wrong kind of file") as info:
+        read_idx(path, ndim=1)
+    message = str(info.value)
+    assert "3-D array (images)" in message and "labels, a 1-D array" in message, message
+    assert "truncated" not in message and info.value.path == path
+
+
+def test_images_where_labels_belong_are_the_wrong_kind(tmp_path):
+    images, _ = images_and_labels()
+    path = write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", images)
+    with pytest.raises(IDXFormatError, match=r"3-D array \(images\).*should hold labels"):
+        read_idx(path, ndim=1)
+    assert read_idx(path).shape == (7, 28, 28)  # without ndim, any IDX array is read
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = write_idx(tmp_path / "labels.gz", np.arange(5, dtype=np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0o600
+
+
+def _deny_reading(monkeypatch, denied):
+    """Make ``open`` in companion.data.idx raise PermissionError for ``denied``, as for a file
+    of mode 000. (Tests may run as root, whom chmod 000 does not stop.)"""
+    def fake_open(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(denied):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(file))
+        return builtins.open(file, *args, **kwargs)
+    monkeypatch.setattr(idx_module, "open", fake_open, raising=False)
+
+
+def test_unreadable_file_is_a_data_error_naming_it(tmp_path, monkeypatch):
+    path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", images_and_labels()[0])
+    _deny_reading(monkeypatch, path)
+    with pytest.raises(DataReadError) as info:
+        read_idx(path)
+    err = info.value
+    assert isinstance(err, DataError) and isinstance(err, OSError) and err.path == path
+    assert str(path) in str(err) and "Permission denied" in str(err)
+    assert "chmod" in str(err) and "pass that folder as root=" in str(err)
+    assert "pass that folder as --data-dir" in err.render(root="--data-dir")
+
+
+def _can_open(path):
+    try:
+        path.open("rb").close()
+    except PermissionError:
+        return False
+    return True
+
+
+def test_unreadable_file_for_real(tmp_path):
+    path = write_idx(tmp_path / "labels", np.arange(5, dtype=np.uint8))
+    path.chmod(0)
+    try:
+        if _can_open(path):
+            pytest.skip("file permissions do not apply to this process (root, or no POSIX "
+                        "modes); the simulated test above covers it")
+        with pytest.raises(DataReadError, match="Permission denied"):
+            read_idx(path)
+    finally:
+        path.chmod(0o644)

@@ -4,16 +4,19 @@ The real-data tests read the project's offline MNIST folder through $COMPANION_D
 sets it to the shared data folder) and Fashion-MNIST from Debian's dataset-fashion-mnist.
 """
 
+import errno
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import companion.data.datasets as datasets_module
 from companion.data import (
-    FILE_NAMES, MNIST, DataError, DataNotFoundError, IDXFormatError, load_dataset,
-    load_fashion_mnist, load_mnist, split_validation, write_idx,
+    FILE_NAMES, MNIST, DataError, DataNotFoundError, DataReadError, IDXFormatError,
+    load_dataset, load_fashion_mnist, load_mnist, split_validation, write_idx,
 )
+from companion.data.datasets import NAMED_FOLDER
 
 SHARED_TRAIN_COUNTS = [2258, 2581, 2215, 2369, 2222, 2010, 2235, 2356, 2163, 2290]
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -79,7 +82,7 @@ def test_shared_mnist_through_root_as_uint8(shared_mnist, isolated):
     root = shared_mnist.folder  # the mnist/ folder itself, found through the env var
     assert root.name == "mnist"
     raw = load_mnist(root, as_uint8=True, download=False, progress=False)
-    assert raw.source == "local folder (root=)" and raw.x_test.dtype == np.uint8
+    assert raw.source == NAMED_FOLDER and raw.x_test.dtype == np.uint8
     np.testing.assert_array_equal(raw.x_test / np.float32(255), shared_mnist.x_test)
 
 
@@ -134,9 +137,32 @@ def test_search_order_root_then_env_then_cache(isolated, monkeypatch):
     assert load_mnist(isolated / "root", download=False).n_train == 11
     from_env = load_mnist(download=False)
     assert from_env.n_train == 12 and from_env.source == "local folder ($COMPANION_DATA_DIR)"
-    # an explicit root that holds nothing falls through to the next place
-    assert load_mnist(isolated / "empty", download=False).n_train == 12
     assert load_fashion_mnist(download=False).n_train == 13
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    """Fail the test if the loader tries to download anything."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the loader tried to download")
+    monkeypatch.setattr(datasets_module, "download_file", refuse)
+
+
+@pytest.mark.parametrize("make, says", [(lambda folder: None, "does not exist"),
+                                         (Path.mkdir, "holds none of the MNIST files")])
+def test_a_named_folder_is_the_only_place_searched(isolated, monkeypatch, no_download,
+                                                   make, says):
+    write_fake_dataset(isolated / "env" / "mnist")  # data elsewhere must not be taken instead
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(isolated / "env"))
+    typo = isolated / "mnsit"
+    make(typo)
+    with pytest.raises(DataNotFoundError) as info:
+        load_mnist(typo)  # download=True, the default: still nothing is downloaded
+    err = info.value
+    assert err.path == typo and str(typo) in str(err) and says in str(err), str(err)
+    assert "(root=)" in str(err) and "train-images-idx3-ubyte.gz" in str(err)
+    assert "(--data-dir)" in err.render(root="--data-dir")
+    assert "root=" not in err.render(root="--data-dir")
 
 
 def test_cache_is_per_user_not_relative(monkeypatch, tmp_path):
@@ -216,10 +242,66 @@ def test_images_and_labels_of_different_counts(isolated):
 
 def test_labels_file_where_images_belong(isolated):
     write_fake_dataset(isolated / "d")
-    write_idx(isolated / "d" / "t10k-images-idx3-ubyte.gz", np.zeros(20, dtype=np.uint8))
-    with pytest.raises(IDXFormatError, match=r"expected MNIST test images of shape "
-                                             r"\(N, 28, 28\) uint8.*\(20,\) uint8"):
+    path = isolated / "d" / "t10k-images-idx3-ubyte.gz"
+    write_idx(path, np.zeros(20, dtype=np.uint8))
+    with pytest.raises(IDXFormatError, match=r"wrong kind of file.*1-D array \(labels\).*"
+                                             r"should hold images") as info:
         load_mnist(isolated / "d", download=False)
+    assert info.value.path == path
+
+
+def test_labels_file_with_the_images_magic_is_the_wrong_kind(isolated):
+    write_fake_dataset(isolated / "d", n_train=300, gz=False)
+    path = isolated / "d" / "train-labels-idx1-ubyte"
+    data = bytearray(path.read_bytes())
+    data[3] = 3  # 0x00000803, the images' magic number
+    path.write_bytes(bytes(data))
+    with pytest.raises(IDXFormatError, match="wrong kind of file") as info:
+        load_mnist(isolated / "d", download=False)
+    assert str(path) in str(info.value) and "truncated" not in str(info.value)
+
+
+def test_images_of_the_wrong_size(isolated):
+    write_fake_dataset(isolated / "d")
+    write_idx(isolated / "d" / "t10k-images-idx3-ubyte.gz", np.zeros((20, 32, 32), np.uint8))
+    with pytest.raises(IDXFormatError, match=r"expected MNIST test images of shape "
+                                             r"\(N, 28, 28\) uint8.*\(20, 32, 32\) uint8"):
+        load_mnist(isolated / "d", download=False)
+
+
+def test_unreadable_data_file_names_it(isolated, monkeypatch):
+    """Simulated: open() raises PermissionError for one file, as for a file of mode 000 (tests
+    may run as root, which reads such files anyway)."""
+    write_fake_dataset(isolated / "d")
+    denied = isolated / "d" / "train-labels-idx1-ubyte.gz"
+    real_open = open
+
+    def fake_open(file, *args, **kwargs):
+        if Path(file) == denied:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("companion.data.idx.open", fake_open, raising=False)
+    with pytest.raises(DataReadError) as info:
+        load_mnist(isolated / "d", download=False)
+    assert info.value.path == denied and str(denied) in str(info.value)
+    assert "Permission denied" in str(info.value)
+
+
+def test_folder_that_cannot_be_searched_names_it(isolated, monkeypatch):
+    """Simulated: a folder without search (x) permission makes Path.is_file raise."""
+    write_fake_dataset(isolated / "d")
+    real_is_file = Path.is_file
+
+    def fake_is_file(path):
+        if path.parent == isolated / "d":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", fake_is_file)
+    with pytest.raises(DataReadError, match="cannot be read") as info:
+        load_mnist(isolated / "d", download=False)
+    assert info.value.path == isolated / "d"
 
 
 def test_label_out_of_range(isolated):
@@ -240,11 +322,11 @@ def test_truncated_file_in_a_folder(isolated):
 
 def test_no_data_anywhere_and_download_switched_off(isolated):
     with pytest.raises(DataNotFoundError) as info:
-        load_mnist(isolated / "nowhere", download=False)
+        load_mnist(download=False)
     message = str(info.value)
-    for expected in ("MNIST not found", "download=False", str(isolated / "nowhere"),
+    for expected in ("MNIST not found", "download=False", "call again with download=True",
                      "$COMPANION_DATA_DIR: not set", "COMPANION_DATA_DIR to a folder",
-                     str(isolated / "cache" / "mnist"), "root=",
+                     str(isolated / "cache" / "mnist"), "pass that folder as root=",
                      MNIST.mirrors[0], "train-images-idx3-ubyte.gz"):
         assert expected in message, f"{expected!r} missing from:\n{message}"
     assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ValueError)
@@ -261,3 +343,10 @@ def test_explicit_spec_loads_like_the_wrapper(isolated):
     a = load_dataset(MNIST, isolated / "d", download=False)
     b = load_mnist(isolated / "d", download=False)
     np.testing.assert_array_equal(a.x_train, b.x_train)
+
+
+def test_a_data_dir_variable_naming_no_folder_is_an_error_not_a_fall_through(isolated, monkeypatch):
+    """A typo in $COMPANION_DATA_DIR must not silently train on the cache or a download."""
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(isolated / "typo"))
+    with pytest.raises(DataNotFoundError, match=r"\$COMPANION_DATA_DIR names the folder .*typo"):
+        load_mnist(download=True, progress=False)

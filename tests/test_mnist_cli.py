@@ -4,6 +4,12 @@ Everything runs on a tiny generated MNIST folder (200 random training images, 50
 tmp_path), so the tests take seconds and need neither the real data nor a network.
 """
 
+import errno
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -78,7 +84,8 @@ def test_saved_weights_are_the_trained_weights_and_load_in_float64(tiny_mnist, t
     with np.load(weights) as f:
         keys = sorted(f.files)
         assert str(f["__model__"]) == "mlp", "the file does not record its model"
-    assert keys == ["1.bias", "1.weight", "3.bias", "3.weight", "__model__"], \
+        assert int(f["__n_train__"]) == N_TRAIN, "the file does not record the training size"
+    assert keys == ["1.bias", "1.weight", "3.bias", "3.weight", "__model__", "__n_train__"], \
         f"weights file keys {keys} are not the state-dict keys"
     m64 = load_weights(weights, impl="numpy", dtype=np.float64)
     assert m64.parameters()[0].dtype == np.float64, "float64 load gave another dtype"
@@ -174,6 +181,164 @@ def test_incomplete_data_folder_names_the_missing_files(tiny_mnist, capsys):
     assert status == 1 and "t10k-labels-idx1-ubyte.gz" in err, err
 
 
+def test_data_errors_speak_the_command_lines_language(tmp_path, capsys):
+    missing = tmp_path / "mnsit"
+    assert main(["--data-dir", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert "(--data-dir)" in err and "root=" not in err and "download=" not in err, err
+
+
+def test_unreadable_data_file_is_one_error_not_a_traceback(tiny_mnist, capsys, monkeypatch):
+    """Simulated: open() raises PermissionError for one file, as for a file of mode 000 (tests
+    may run as root, which reads such files anyway)."""
+    folder, _ = tiny_mnist
+    denied = folder / FILE_NAMES["train_images"]
+    real_open = open
+
+    def fake_open(file, *args, **kwargs):
+        if str(file) == str(denied):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("companion.data.idx.open", fake_open, raising=False)
+    assert main(["--data-dir", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert str(denied) in err and "Permission denied" in err and "Traceback" not in err, err
+    assert "pass that folder as --data-dir" in err, err
+
+
+# ------------------------------------------------------------------------------ threads
+
+def test_threads_are_chosen_printed_and_given_back(tiny_mnist, capsys, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import companion.mnist as cli
+
+    folder, _ = tiny_mnist
+    seen = {}
+    real_fit = cli.fit
+
+    def spying_fit(*args, **kwargs):
+        seen["blas"] = {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+        seen["torch"] = torch.get_num_threads()
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "fit", spying_fit)
+    torch_before = torch.get_num_threads()
+    for argv, n in ((["--threads", "2"], 2), ([], 1)):
+        assert main(["--model", "mlp", "--epochs", "1", "--data-dir", str(folder), *argv]) == 0
+        out = capsys.readouterr().out
+        assert f"threads: BLAS {n} (" in out and f"torch {n}" in out, out
+        assert seen == {"blas": {n}, "torch": n}, f"{argv}: pools were {seen} while training"
+    assert torch.get_num_threads() == torch_before, "main() left torch's thread count changed"
+
+
+def test_threads_0_leaves_the_libraries_defaults(tiny_mnist, capsys):
+    folder, _ = tiny_mnist
+    assert main(["--threads", "0", "--model", "mlp", "--epochs", "1",
+                 "--data-dir", str(folder)]) == 0
+    assert "--threads 0: the libraries' defaults" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ --save
+
+def test_save_into_a_folder_that_cannot_be_written_fails_before_training(
+        tiny_mnist, tmp_path, capsys, monkeypatch):
+    """Simulated: creating a file in the folder raises PermissionError (as root, a folder of
+    mode 0o500 can still be written; the real case is tested below for other users)."""
+    import companion.mnist as cli
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(cli, "fit", lambda *a, **k: pytest.fail("training started"))
+    folder, _ = tiny_mnist
+    with pytest.raises(SystemExit) as exc:
+        main(["--data-dir", str(folder), "--save", str(tmp_path / "w.npz")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "cannot write in the folder" in err, err
+    assert "Permission denied" in err and "before training" in err, err
+
+
+def _can_create_in(folder):
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+def test_save_into_a_read_only_folder_for_real(tiny_mnist, tmp_path, capsys):
+    folder, _ = tiny_mnist
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        if _can_create_in(locked):
+            pytest.skip("folder permissions do not apply to this process (root, or no POSIX "
+                        "modes); the simulated test above covers it")
+        with pytest.raises(SystemExit):
+            main(["--data-dir", str(folder), "--save", str(locked / "w.npz")])
+    finally:
+        locked.chmod(0o700)
+    assert "cannot write in the folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ Ctrl-C, progress
+
+def test_ctrl_c_during_training_is_one_line_and_status_130(tiny_mnist, tmp_path, capsys,
+                                                           monkeypatch):
+    import companion.mnist as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "fit", interrupted)
+    folder, _ = tiny_mnist
+    torch_before = torch.get_num_threads()
+    status = main(["--data-dir", str(folder), "--save", str(tmp_path / "w.npz")])
+    err = capsys.readouterr().err
+    assert status == 130, f"exit status {status}"
+    assert err.strip().splitlines() == ["python -m companion.mnist: interrupted; nothing was "
+                                        "saved"], err
+    assert not list(tmp_path.glob("*.npz")) and not list(tmp_path.glob(".*.part"))
+    assert torch.get_num_threads() == torch_before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT, as Ctrl-C in a terminal does")
+def test_ctrl_c_for_real(tiny_mnist, tmp_path):
+    """The command in its own process, interrupted with SIGINT during its second epoch."""
+    folder, _ = tiny_mnist
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion.mnist", "--model", "mlp", "--epochs", "1000",
+         "--data-dir", str(folder), "--save", str(tmp_path / "w.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stdout:  # wait until training runs
+            if line.startswith("epoch 1:"):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, f"exit status {proc.returncode}; stderr:\n{err}"
+    assert err.strip().splitlines()[-1:] == ["python -m companion.mnist: interrupted; nothing "
+                                             "was saved"], err
+    assert "Traceback" not in err and not list(tmp_path.glob("*.npz"))
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal_unless_asked(tiny_mnist, capsys):
+    folder, _ = tiny_mnist
+    argv = ["--model", "mlp", "--epochs", "1", "--data-dir", str(folder)]
+    assert main(argv) == 0  # under capsys, stderr is not a terminal
+    assert "epoch 1/1" not in capsys.readouterr().err
+    assert main([*argv, "--progress"]) == 0
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
 def test_weights_of_another_model_are_refused(tiny_mnist, tmp_path, capsys):
     folder, _ = tiny_mnist
     weights = tmp_path / "mlp.npz"
@@ -205,7 +370,7 @@ def test_weights_that_do_not_fit_are_refused(tmp_path):
         load_weights(tmp_path / "absent.npz")
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a zip file")
-    with pytest.raises(WeightsError, match="not a readable .npz"):
+    with pytest.raises(WeightsError, match="is not a weights file: it is not an .npz archive"):
         load_weights(garbage)
 
 

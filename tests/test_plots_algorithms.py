@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
+from companion import numerics
 from companion.plots import algorithms
 
 
@@ -63,38 +64,11 @@ def test_gd_paths_default_radius_is_1_3_times_the_largest_start_entry():
                                err_msg="path panel y limits with radius=5")
 
 
-# --- decision_grid --------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_decision_grid_covers_the_data_with_the_margin_and_keeps_dtype(dtype, rng):
-    x = rng.normal(size=(40, 2)).astype(dtype) * np.array([3.0, 1.0], dtype)
-    xx, yy, points = algorithms.decision_grid(x, resolution=7, margin=0.5)
-    for name, array in (("xx", xx), ("yy", yy), ("points", points)):
-        assert array.dtype == dtype, f"{name} dtype {array.dtype}, expected {np.dtype(dtype)}"
-    assert xx.shape == yy.shape == (7, 7), f"grid shapes {xx.shape}, {yy.shape}"
-    low, high = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
-    pad = 0.5 * (high - low).max()
-    tol = 1e-5 if dtype == np.float32 else 1e-12  # float32 rounding of the end points
-    np.testing.assert_allclose([xx.min(), yy.min()], low - pad, rtol=tol, atol=tol,
-                               err_msg="grid's lower corner")
-    np.testing.assert_allclose([xx.max(), yy.max()], high + pad, rtol=tol, atol=tol,
-                               err_msg="grid's upper corner")
-
-
-def test_decision_grid_points_are_the_grid_in_row_major_order(rng):
-    x = rng.normal(size=(10, 2))
-    xx, yy, points = algorithms.decision_grid(x, resolution=5, margin=0.0)
-    assert points.shape == (25, 2), f"points shape {points.shape}"
-    np.testing.assert_array_equal(points[:, 0].reshape(5, 5), xx, err_msg="points x vs xx")
-    np.testing.assert_array_equal(points[:, 1].reshape(5, 5), yy, err_msg="points y vs yy")
-    assert np.all(np.diff(xx, axis=1) > 0), "xx must increase along the columns (meshgrid)"
-    assert np.all(np.diff(yy, axis=0) > 0), "yy must increase along the rows (meshgrid)"
-
-
 # --- plot_decision_boundaries ----------------------------------------------------------------
 def _boundary_inputs(rng, panels):
     x = rng.normal(size=(30, 2))
     y = (x[:, 0] > 0).astype(np.int64)
-    xx, yy, points = algorithms.decision_grid(x, resolution=20)
+    xx, yy, points = numerics.decision_grid(x, resolution=20)
     probabilities = [1 / (1 + np.exp(-s * points[:, 0])).reshape(xx.shape)
                      for s in range(1, panels + 1)]
     return xx, yy, probabilities, x, y
@@ -155,13 +129,6 @@ PATH = np.zeros((3, 2)) + 1.0
          ValueError, "paths['a'] must have shape (*, 2)"),
         (lambda: algorithms.plot_gd_paths(np.eye(2), {"a": PATH}, radius=-1.0),
          ValueError, "radius must be a positive number"),
-        (lambda: algorithms.decision_grid(np.zeros((0, 2))), ValueError, "x is empty"),
-        (lambda: algorithms.decision_grid(np.zeros((4, 3))), ValueError, "x must have shape"),
-        (lambda: algorithms.decision_grid(np.zeros((4, 2), np.int64)), TypeError, "float32"),
-        (lambda: algorithms.decision_grid(np.zeros((4, 2)), resolution=0),
-         ValueError, "resolution must be a positive int"),
-        (lambda: algorithms.decision_grid(np.zeros((4, 2)), margin=-0.1),
-         ValueError, "margin must be a number >= 0"),
         (lambda: algorithms.plot_decision_boundaries(
             np.zeros((3, 3)), np.zeros((3, 3)), [np.full((3, 3), 1.5)], np.zeros((2, 2)),
             np.zeros(2, np.int64), titles=["a"]), ValueError, "must lie in [0, 1]"),

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from companion import numerics
 from companion.plots import formulas
 
 
@@ -17,48 +18,11 @@ def _close_figures():
     plt.close("all")
 
 
-# Points away from 0, where ReLU and leaky ReLU have their kink.
-X = np.concatenate([np.linspace(-4.0, -0.1, 20), np.linspace(0.1, 4.0, 20)])
-
-
-# --- activation_curves ------------------------------------------------------------------------
-def test_activation_values_match_their_formulas():
-    curves = formulas.activation_curves(X, negative_slope=0.2)
-    assert list(curves) == ["ReLU", "leaky ReLU", "sigmoid", "tanh"], f"names {list(curves)}"
-    expected = {
-        "ReLU": np.maximum(X, 0.0),
-        "leaky ReLU": np.where(X > 0, X, 0.2 * X),
-        "sigmoid": 1.0 / (1.0 + np.exp(-X)),
-        "tanh": np.tanh(X),
-    }
-    for name, values in expected.items():
-        np.testing.assert_allclose(curves[name][0], values, rtol=1e-14, atol=1e-15,
-                                   err_msg=f"{name} values")
-
-
-def test_activation_derivatives_match_finite_differences():
-    h = 1e-6
-    plus = formulas.activation_curves(X + h, negative_slope=0.2)
-    minus = formulas.activation_curves(X - h, negative_slope=0.2)
-    for name, (_, slopes) in formulas.activation_curves(X, negative_slope=0.2).items():
-        numeric = (plus[name][0] - minus[name][0]) / (2 * h)
-        # central differences with h = 1e-6 in float64: truncation ~h^2, rounding ~1e-16/h
-        np.testing.assert_allclose(slopes, numeric, rtol=1e-8, atol=1e-9,
-                                   err_msg=f"{name} derivative vs finite differences")
-
-
-def test_activation_curves_keep_float32():
-    curves = formulas.activation_curves(X.astype(np.float32))
-    for name, (values, slopes) in curves.items():
-        assert values.dtype == slopes.dtype == np.float32, (
-            f"{name}: values {values.dtype}, derivatives {slopes.dtype}, expected float32")
-
-
 def test_plot_activations_draws_each_curve_above_its_derivative():
     x = np.linspace(-3.0, 3.0, 31)
     fig = formulas.plot_activations(x, negative_slope=0.3)
     axes = np.array(fig.get_axes()).reshape(2, 4)
-    curves = formulas.activation_curves(x, 0.3)
+    curves = numerics.activation_curves(x, 0.3)
     for col, (name, (values, slopes)) in enumerate(curves.items()):
         for row, expected in ((0, values), (1, slopes)):
             line = axes[row, col].lines[0]  # the curve; the axis lines come after it
@@ -67,19 +31,6 @@ def test_plot_activations_draws_each_curve_above_its_derivative():
                                           err_msg=f"{name} row {row} y")
     assert axes[0, 1].get_title() == "leaky ReLU (0.3)", f"title {axes[0, 1].get_title()!r}"
     assert axes[1, 1].get_title() == "leaky ReLU (0.3)'", f"title {axes[1, 1].get_title()!r}"
-
-
-# --- log_sigmoid ------------------------------------------------------------------------------
-def test_log_sigmoid_equals_the_direct_formula_and_never_overflows():
-    z = np.linspace(-30.0, 30.0, 60).reshape(3, 20)  # any shape: a 2-D one here
-    # -log1p(exp(-z)) is accurate on [-30, 30]; log_sigmoid goes through log-sum-exp, which
-    # is accurate in absolute terms (~1e-16) but not relatively for values near 0 (z >> 0)
-    np.testing.assert_allclose(formulas.log_sigmoid(z), -np.log1p(np.exp(-z)), rtol=1e-13,
-                               atol=1e-15, err_msg="log_sigmoid on [-30, 30]")
-    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no overflow, no log(0)
-        extreme = formulas.log_sigmoid(np.array([-1000.0, 1000.0]))
-    np.testing.assert_allclose(extreme, [-1000.0, 0.0], rtol=1e-15, atol=0,
-                               err_msg="log_sigmoid at +-1000")
 
 
 # --- plot_losses -------------------------------------------------------------------------------
@@ -148,10 +99,6 @@ def test_loss_surface_with_a_zero_minimum_is_drawn_or_refused_by_name():
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: formulas.activation_curves(np.zeros((2, 2))), ValueError, "x must have 1"),
-        (lambda: formulas.activation_curves([0.0, 1.0]), TypeError, "numpy.ndarray"),
-        (lambda: formulas.activation_curves(np.array([np.nan])), ValueError, "NaN"),
-        (lambda: formulas.log_sigmoid(np.arange(3)), TypeError, "z must be float32 or float64"),
         (lambda: formulas.plot_losses(0.5), ValueError, "target must be 0 or 1"),
         (lambda: formulas.plot_loss_surface(np.zeros(4), np.zeros(3), np.ones((4, 3))),
          ValueError, "losses must have shape (3, 4)"),

@@ -22,29 +22,6 @@ def _direct_moving_average(values, window):
     return np.lib.stride_tricks.sliding_window_view(values, window).mean(axis=1)
 
 
-# --- moving_average ----------------------------------------------------------------------------
-@pytest.mark.parametrize("window", [1, 3, 7, 50])
-def test_moving_average_equals_the_mean_of_each_window(window, rng):
-    values = rng.exponential(size=50)
-    smooth = rnn.moving_average(values, window)
-    assert smooth.shape == (51 - window,), f"shape {smooth.shape} for window {window}"
-    np.testing.assert_allclose(smooth, _direct_moving_average(values, window), rtol=1e-12,
-                               err_msg=f"moving average, window {window}")
-
-
-def test_moving_average_accepts_a_list_and_returns_float64():
-    smooth = rnn.moving_average([1, 2, 3, 4], 2)
-    assert smooth.dtype == np.float64, f"dtype {smooth.dtype}"
-    np.testing.assert_array_equal(smooth, [1.5, 2.5, 3.5], err_msg="moving average of a list")
-
-
-def test_moving_average_windows_after_a_spike_are_unaffected():
-    values = np.ones(40)
-    values[10] = 1e20  # one exploding step of a run without clipping, which then recovers
-    smooth = rnn.moving_average(values, 5)
-    np.testing.assert_array_equal(smooth[11:], 1.0, err_msg="windows that exclude the spike")
-
-
 # --- plot_gradient_norms -----------------------------------------------------------------------
 def test_gradient_norms_one_log_line_per_setting_with_dashed_bounds():
     lengths = np.array([5.0, 10.0, 20.0])
@@ -98,10 +75,6 @@ def test_step_losses_draws_the_moving_average_at_each_windows_last_step(rng):
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: rnn.moving_average(np.ones(4), 5), ValueError, "window must be an int in [1, 4]"),
-        (lambda: rnn.moving_average(np.ones(4), 0), ValueError, "window must be an int"),
-        (lambda: rnn.moving_average(np.ones(4), 2.0), ValueError, "window must be an int"),
-        (lambda: rnn.moving_average(np.ones((2, 2)), 1), ValueError, "values must have 1"),
         (lambda: rnn.plot_gradient_norms(np.arange(3.0), {}), ValueError, "at least one line"),
         (lambda: rnn.plot_gradient_norms(np.arange(3.0), {"a": np.ones(2)}),
          ValueError, "norms['a'] must have 3 values"),

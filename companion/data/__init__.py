@@ -26,7 +26,9 @@ from .datasets import (
     split_validation,
 )
 from .download import download_file, md5sum
-from .errors import ChecksumError, DataError, DataNotFoundError, DownloadError, IDXFormatError
+from .errors import (
+    ChecksumError, DataError, DataNotFoundError, DataReadError, DownloadError, IDXFormatError,
+)
 from .idx import read_idx, write_idx
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "Dataset", "DatasetSpec", "default_cache_dir", "load_dataset", "load_fashion_mnist",
     "load_mnist", "locate_files", "split_validation",
     "download_file", "md5sum",
-    "ChecksumError", "DataError", "DataNotFoundError", "DownloadError", "IDXFormatError",
+    "ChecksumError", "DataError", "DataNotFoundError", "DataReadError", "DownloadError",
+    "IDXFormatError",
     "read_idx", "write_idx",
 ]

@@ -3,7 +3,9 @@
 Where the files are looked for, in this order:
 
 1. ``root=``, a folder the caller names. It may hold the four IDX files itself, or hold a
-   per-data-set subfolder (``mnist/``, ``fashion-mnist/``) that does.
+   per-data-set subfolder (``mnist/``, ``fashion-mnist/``) that does. A folder named this way
+   is the only place searched: if it does not exist or lacks the files, that is an error, so
+   a mistyped path never silently loads other data.
 2. ``$COMPANION_DATA_DIR/<subfolder>``, e.g. ``COMPANION_DATA_DIR=../shared/data`` finds
    ``../shared/data/mnist/``.
 3. System folders: Fashion-MNIST in ``/usr/share/datasets/fashion-mnist`` (Debian's package
@@ -31,7 +33,7 @@ import numpy as np
 
 from .download import download_file, md5sum
 from .errors import ChecksumError, DataError, DataNotFoundError, DownloadError, IDXFormatError
-from .idx import read_idx
+from .idx import read_idx, unreadable
 
 ENV_DATA_DIR = "COMPANION_DATA_DIR"
 ENV_CACHE_DIR = "COMPANION_CACHE_DIR"
@@ -198,7 +200,8 @@ def load_dataset(spec: DatasetSpec, root=None, *, validation_size=0, seed=0,
     spec : DatasetSpec
         ``MNIST`` or ``FASHION_MNIST``.
     root : str or os.PathLike, optional
-        A folder holding the four files, or holding ``<spec.folder>/`` with them.
+        A folder holding the four files, or holding ``<spec.folder>/`` with them. When given,
+        nothing else is searched and nothing is downloaded.
     validation_size : int or float
         Images taken out of the training set for validation: a count, or a fraction in [0, 1).
     seed : int or numpy.random.Generator
@@ -226,9 +229,12 @@ def load_dataset(spec: DatasetSpec, root=None, *, validation_size=0, seed=0,
     Raises
     ------
     DataNotFoundError
-        The files are nowhere and cannot be downloaded, or a folder holds only some of them.
+        The files are nowhere and cannot be downloaded, ``root`` does not hold them, or a
+        folder holds only some of them.
     IDXFormatError
         A file is corrupt, truncated, or holds the wrong kind of array.
+    DataReadError
+        A file or folder cannot be read (permissions).
     ChecksumError
         A downloaded file does not match its published md5.
     DataError
@@ -240,7 +246,8 @@ def load_dataset(spec: DatasetSpec, root=None, *, validation_size=0, seed=0,
         spec = replace(spec, mirrors=tuple(mirrors))
     paths, source = locate_files(spec, root, download=download, cache_dir=cache_dir,
                                  timeout=timeout, progress=progress)
-    arrays = {role: read_idx(path, progress=progress) for role, path in paths.items()}
+    arrays = {role: read_idx(path, ndim=1 if role.endswith("labels") else 3, progress=progress)
+              for role, path in paths.items()}
     _check_arrays(spec, arrays, paths)
     x_train, y_train, x_val, y_val = split_validation(
         arrays["train_images"], arrays["train_labels"], validation_size, seed)
@@ -316,7 +323,7 @@ def _check_arrays(spec: DatasetSpec, arrays: dict, paths: dict) -> None:
             raise IDXFormatError(
                 f"{paths[role]}: expected {spec.name} {role.replace('_', ' ')} of shape {wanted} "
                 f"uint8, the file holds {array.shape} {array.dtype}. Is it the right file "
-                f"(it should be {FILE_NAMES[role]})?"
+                f"(it should be {FILE_NAMES[role]})?", path=paths[role],
             )
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
@@ -325,13 +332,14 @@ def _check_arrays(spec: DatasetSpec, arrays: dict, paths: dict) -> None:
                 f"{spec.name} {part} set: {paths[f'{part}_images'].name} holds "
                 f"{len(images):,} images but {paths[f'{part}_labels'].name} holds "
                 f"{len(labels):,} labels, in {paths[f'{part}_images'].parent}. They must come "
-                "in pairs: replace both files with a matching pair."
+                "in pairs: replace both files with a matching pair.",
+                path=paths[f"{part}_images"].parent,
             )
         if labels.size and labels.max() >= len(spec.classes):
             raise DataError(
                 f"{paths[f'{part}_labels']}: label {labels.max()} found, but {spec.name} has "
                 f"{len(spec.classes)} classes (0..{len(spec.classes) - 1}). "
-                "Is it the right file?"
+                "Is it the right file?", path=paths[f"{part}_labels"],
             )
 
 
@@ -349,6 +357,9 @@ def locate_files(spec: DatasetSpec, root=None, *, download: bool = True, cache_d
                  timeout: float = 30.0, progress: bool | None = None):
     """Find a data set's four files (downloading them if needed and allowed).
 
+    A folder named with ``root`` is the only place searched; without it, the places listed
+    in this module's docstring are searched in order.
+
     Returns
     -------
     paths : dict
@@ -356,18 +367,23 @@ def locate_files(spec: DatasetSpec, root=None, *, download: bool = True, cache_d
     source : str
         Where they were found, in words.
     """
-    searched = []
-    if root is None:
-        searched.append("root=: not given")
-    if not os.environ.get(ENV_DATA_DIR):
-        searched.append(f"${ENV_DATA_DIR}: not set")
-    for folder, source in _local_folders(spec, root):
+    if root is not None:
+        return _files_in_named_folder(spec, Path(root).expanduser()), NAMED_FOLDER
+    searched = [] if os.environ.get(ENV_DATA_DIR) else [f"${ENV_DATA_DIR}: not set"]
+    env_dir = Path(os.environ.get(ENV_DATA_DIR) or ".").expanduser()
+    if os.environ.get(ENV_DATA_DIR) and not _is_dir(env_dir):  # a typo must not train on other data
+        raise DataNotFoundError(
+            f"${ENV_DATA_DIR} names the folder {env_dir}, which does not exist. Correct it (it "
+            f"should hold {spec.folder}/ with the four {spec.name} files) or unset it.",
+            path=env_dir)
+    for folder, source in _local_folders(spec):
         paths = _files_in(folder)
         if len(paths) == len(FILE_NAMES):
             return paths, source
         if paths:
-            raise DataNotFoundError(_incomplete_folder_message(spec, folder, source, paths))
-        state = "does not exist" if not folder.is_dir() else "holds none of the files"
+            raise DataNotFoundError(_incomplete_folder_message(spec, folder, source, paths),
+                                    path=folder)
+        state = "holds none of the files" if _is_dir(folder) else "does not exist"
         searched.append(f"{source}: {folder} ({state})")
 
     cache = Path(cache_dir or default_cache_dir()).expanduser() / spec.folder
@@ -377,8 +393,7 @@ def locate_files(spec: DatasetSpec, root=None, *, download: bool = True, cache_d
     searched.append(f"per-user cache: {cache} ({len(paths)} of {len(FILE_NAMES)} files)")
 
     if not download:
-        raise DataNotFoundError(_not_found_message(
-            spec, searched, "Downloading was switched off (download=False)."))
+        raise DataNotFoundError(_not_found_message(spec, searched, download_failed=None))
     try:
         for role, name in FILE_NAMES.items():
             if role not in paths:
@@ -389,22 +404,40 @@ def locate_files(spec: DatasetSpec, root=None, *, download: bool = True, cache_d
         raise ChecksumError(
             f"{spec.name}: {exc}\nThe server sent a damaged or different file. Try again "
             "later; if it persists, download the files by hand, check their md5, put them in "
-            "a folder and pass root=<that folder>."
+            "a folder and pass that folder as {root}.", path=cache,
         ) from exc
     except DownloadError as exc:
-        raise DataNotFoundError(_not_found_message(
-            spec, searched, f"Downloading failed (no network?):\n{exc}")) from exc
+        raise DataNotFoundError(_not_found_message(spec, searched, download_failed=exc)) from exc
     return {role: paths[role] for role in FILE_NAMES}, "download"
 
 
-def _local_folders(spec: DatasetSpec, root):
-    """The folders of one's own to search, in order, each with a description."""
-    if root is not None:
-        root = Path(root).expanduser()
-        # root may be the data set's folder itself, or a parent holding <spec.folder>/
-        if not _files_in(root) and _files_in(root / spec.folder):
-            root = root / spec.folder
-        yield root, "local folder (root=)"
+#: ``Dataset.source`` of data read from the folder named with ``root=``.
+NAMED_FOLDER = "local folder (named by the caller)"
+
+
+def _files_in_named_folder(spec: DatasetSpec, root: Path) -> dict:
+    """The four files in ``root`` or in ``root/<spec.folder>``; an error when they are not."""
+    names = ", ".join(FILE_NAMES.values())
+    what = (f"It should hold the four {spec.name} files ({names}; gzipped or not), or a "
+            f"subfolder {spec.folder}/ holding them.")
+    if not _is_dir(root):
+        raise DataNotFoundError(
+            f"{spec.name}: the data folder {root} ({{root}}) does not exist. Check the path. "
+            + what, path=root)
+    for folder in (root, root / spec.folder):
+        paths = _files_in(folder)
+        if len(paths) == len(FILE_NAMES):
+            return paths
+        if paths:
+            raise DataNotFoundError(
+                _incomplete_folder_message(spec, folder, "{root}", paths), path=folder)
+    raise DataNotFoundError(
+        f"{spec.name}: the data folder {root} ({{root}}) holds none of the {spec.name} files. "
+        f"{what} A folder you name is the only place searched.", path=root)
+
+
+def _local_folders(spec: DatasetSpec):
+    """The folders of one's own to search when no folder is named, each with a description."""
     if os.environ.get(ENV_DATA_DIR):
         yield Path(os.environ[ENV_DATA_DIR]).expanduser() / spec.folder, \
             f"local folder (${ENV_DATA_DIR})"
@@ -412,12 +445,24 @@ def _local_folders(spec: DatasetSpec, root):
         yield Path(folder), f"system folder ({what})"
 
 
+def _is_dir(folder: Path) -> bool:
+    """``folder.is_dir()``, with a folder we may not look into reported as unreadable."""
+    try:
+        return folder.is_dir()
+    except OSError as exc:
+        raise unreadable(folder, exc) from exc
+
+
 def _files_in(folder: Path) -> dict:
     """Role -> path for each of the four files present in ``folder`` (gzipped or not)."""
     found = {}
     for role, name in FILE_NAMES.items():
         for candidate in (folder / name, folder / name.removesuffix(".gz")):
-            if candidate.is_file():
+            try:
+                present = candidate.is_file()
+            except OSError as exc:  # e.g. a folder without execute (search) permission
+                raise unreadable(folder, exc) from exc
+            if present:
                 found[role] = candidate
                 break
     return found
@@ -430,12 +475,15 @@ def _verified_cache_files(spec: DatasetSpec, cache: Path) -> dict:
         path = cache / name
         if not path.is_file():
             continue
-        if md5sum(path) == spec.md5[role]:
-            found[role] = path
-        else:
+        try:
+            if md5sum(path) == spec.md5[role]:
+                found[role] = path
+                continue
             warnings.warn(f"{path} has the wrong md5 (damaged?); deleting it to download "
                           "it again", stacklevel=3)
             path.unlink()
+        except OSError as exc:
+            raise unreadable(path, exc) from exc
     return found
 
 
@@ -450,17 +498,23 @@ def _incomplete_folder_message(spec, folder, source, present) -> str:
     )
 
 
-def _not_found_message(spec, searched, why) -> str:
+def _not_found_message(spec, searched, download_failed: Exception | None) -> str:
+    """Where we looked and what to do; ``download_failed`` is None when downloads were off."""
     looked = "\n".join(f"  - {line}" for line in searched)
     names = ", ".join(FILE_NAMES.values())
     mirrors = "\n".join(f"      {url}" for url in spec.mirrors) or "      (none configured)"
-    hints = [
-        "  - on a machine with internet access, call with download=True (the default): "
-        "the files are downloaded once into the per-user cache;",
+    if download_failed is None:
+        why = "Downloading was switched off (download=False)."
+        hints = ["  - {download}: the files are downloaded once into the per-user cache;"]
+    else:
+        why = f"Downloading failed (no network?):\n{download_failed}"
+        hints = ["  - connect to the internet and try again: the files are downloaded once "
+                 "into the per-user cache;"]
+    hints += [
         f"  - or download the four files ({names}) from one of\n{mirrors}\n"
-        f"    into a folder, and pass root=<that folder> or set {ENV_DATA_DIR} to a folder "
+        f"    into a folder, then pass that folder as {{root}} or set {ENV_DATA_DIR} to a folder "
         f"holding {spec.folder}/ with them;",
     ]
-    hints += [f"  - or install {what} (it provides {folder})" for folder, what in spec.system_dirs]
+    hints += [f"  - or install {what} (it provides {folder});" for folder, what in spec.system_dirs]
     return (f"{spec.name} not found. {why}\nLooked in:\n{looked}\nTo get the data:\n"
-            + "\n".join(hints))
+            + "\n".join(hints).removesuffix(";") + ".")

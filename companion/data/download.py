@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tqdm import tqdm
 
+from .atomic import atomic_write
 from .errors import ChecksumError, DownloadError
 
 _CHUNK = 1 << 16
@@ -81,20 +80,15 @@ def download_file(urls, dest, md5: str, *, timeout: float = 30.0,
 def _download_one(url: str, dest: Path, md5: str, timeout: float,
                   progress: bool | None) -> None:
     """Download ``url`` to a temporary file beside ``dest``, check it, rename it to ``dest``."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _copy_response(url, out, timeout, progress)
-        actual = md5sum(tmp)
+    with atomic_write(dest) as out:
+        _copy_response(url, out, timeout, progress)
+        out.flush()
+        actual = md5sum(out.name)
         if actual != md5:
             raise ChecksumError(
                 f"md5 mismatch: got {actual}, the published value is {md5}; "
                 "the file was deleted"
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _copy_response(url: str, out, timeout: float, progress: bool | None) -> None:

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .errors import IDXFormatError
+from .atomic import atomic_write
+from .errors import DataReadError, IDXFormatError
 
 #: IDX type code -> big-endian NumPy dtype.
 IDX_DTYPES = {
@@ -36,6 +35,9 @@ IDX_DTYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+
+#: What an array of this many dimensions holds in the MNIST family (for messages).
+MNIST_KINDS = {1: "labels", 3: "images"}
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20  # read 1 MiB at a time, so a progress bar can move
@@ -54,7 +56,7 @@ def _read_exact(f, n: int, path: Path, what: str) -> bytes:
     if len(data) != n:
         raise IDXFormatError(
             f"{path}: file ends inside the {what} ({len(data)} of {n} bytes). "
-            "The file is truncated: delete it and get a fresh copy."
+            "The file is truncated: delete it and get a fresh copy.", path=path,
         )
     return data
 
@@ -67,19 +69,23 @@ def _read_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
             f"{path}: wrong magic number 0x{zero:04X}{code:02X}{ndim:02X}; an IDX file starts "
             f"with 0x0000, a type code in {{{', '.join(f'0x{c:02X}' for c in IDX_DTYPES)}}} "
             "and a dimension count >= 1 (MNIST images: 0x00000803, labels: 0x00000801). "
-            "This is not an IDX file, or it is corrupt: check which file you passed."
+            "This is not an IDX file, or it is corrupt: check which file you passed.", path=path,
         )
     shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, "dimension sizes"))
     return IDX_DTYPES[code], shape
 
 
-def read_idx(path, *, progress: bool | None = False) -> np.ndarray:
+def read_idx(path, *, ndim: int | None = None, progress: bool | None = False) -> np.ndarray:
     """Read an IDX file (gzipped or not) into a NumPy array.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file. Gzip compression is detected from the content.
+    ndim : int, optional
+        The number of dimensions the array must have (MNIST: 3 for images, 1 for labels). A
+        file whose header says otherwise is refused, before its data are read, as the wrong
+        kind of file.
     progress : bool or None
         Show a progress bar while reading. ``None``: only when stderr is a terminal.
 
@@ -91,33 +97,64 @@ def read_idx(path, *, progress: bool | None = False) -> np.ndarray:
     Raises
     ------
     IDXFormatError
-        Wrong magic number, truncated header or payload, trailing bytes, corrupt gzip data.
+        Wrong magic number, wrong number of dimensions, truncated header or payload, trailing
+        bytes, corrupt gzip data.
+    DataReadError
+        The file cannot be read (no permission, a disk error).
     """
     path = Path(path)
-    stream, raw = _open_maybe_gzip(path)
     try:
+        stream, raw = _open_maybe_gzip(path)
         with raw, stream:
             dtype, shape = _read_header(stream, path)
+            _check_ndim(shape, ndim, path)
             nbytes = math.prod(shape) * dtype.itemsize
             payload = _read_payload(stream, nbytes, path, progress)
             extra = stream.read(1)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # before OSError: BadGzipFile is one
         raise IDXFormatError(
             f"{path}: the gzip data is corrupt or cut short ({exc}). "
-            "Delete the file and get a fresh copy."
+            "Delete the file and get a fresh copy.", path=path,
         ) from exc
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
     if len(payload) != nbytes:
         raise IDXFormatError(
             f"{path}: truncated: the header says {shape} {dtype.name} = {nbytes:,} bytes of data "
-            f"but the file holds only {len(payload):,}. Delete it and get a fresh copy."
+            f"but the file holds only {len(payload):,}. Delete it and get a fresh copy.",
+            path=path,
         )
     if extra:
         raise IDXFormatError(
             f"{path}: the file holds more data than its header says ({shape} {dtype.name} = "
-            f"{nbytes:,} bytes): the header or the file is wrong. Get a fresh copy."
+            f"{nbytes:,} bytes): the header or the file is wrong. Get a fresh copy.", path=path,
         )
     array = np.frombuffer(payload, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def unreadable(path: Path, exc: OSError) -> DataReadError:
+    """The error for a data file or folder that exists but cannot be read."""
+    if isinstance(exc, PermissionError):
+        what = ("make it readable for your user (e.g. chmod a+r on files, a+rx on folders), or "
+                "copy the data set into a folder of your own and pass that folder as {root}")
+    else:
+        what = "check the disk, or get a fresh copy of the file"
+    return DataReadError(f"{path}: cannot be read ({exc.strerror or exc}): {what}.", path=path)
+
+
+def _check_ndim(shape: tuple[int, ...], ndim: int | None, path: Path) -> None:
+    if ndim is None or len(shape) == ndim:
+        return
+    found = MNIST_KINDS.get(len(shape), "neither images nor labels")
+    wanted = f"a {ndim}-D array"
+    if ndim in MNIST_KINDS:
+        wanted = f"{MNIST_KINDS[ndim]}, {wanted}"
+    raise IDXFormatError(
+        f"{path}: wrong kind of file: its header describes a {len(shape)}-D array ({found}), "
+        f"but this file should hold {wanted}. Are images and labels swapped, or is the file "
+        "misnamed?", path=path,
+    )
 
 
 def _read_payload(stream, nbytes: int, path: Path, progress: bool | None) -> bytearray:
@@ -139,7 +176,8 @@ def _read_payload(stream, nbytes: int, path: Path, progress: bool | None) -> byt
 
 
 def write_idx(path, array, *, compress: bool | None = None) -> Path:
-    """Write an array as an IDX file, atomically (temporary file, then rename).
+    """Write an array as an IDX file, atomically (temporary file, then rename), with the
+    permissions the umask gives new files.
 
     Parameters
     ----------
@@ -169,17 +207,8 @@ def write_idx(path, array, *, compress: bool | None = None) -> Path:
     code = codes[array.dtype.newbyteorder("=")]
     header = struct.pack(f">HBB{array.ndim}I", 0, code, array.ndim, *array.shape)
     payload = np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
-    _write_atomically(path, header + payload, compress)
+    data = header + payload
+    with atomic_write(path) as f:
+        # mtime=0 makes the .gz bytes depend on the data only (reproducible checksums)
+        f.write(gzip.compress(data, mtime=0) if compress else data)
     return path
-
-
-def _write_atomically(path: Path, data: bytes, compress: bool) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # mtime=0 makes the .gz bytes depend on the data only (reproducible checksums)
-            f.write(gzip.compress(data, mtime=0) if compress else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,21 +1,21 @@
 """The NumPy reference implementation: the code the book's readers study.
 
-Everything a chapter needs is importable from here::
+It is a subset of ``torch.nn``'s API (same class names, signatures, parameter names and layouts),
+so the functions of ``companion.models`` build a model from this namespace or from ``torch.nn``::
 
-    from companion.numpy_impl import build, CrossEntropyLoss, Adam, gradcheck
+    from companion import models, numpy_impl
+    model = models.lenet(numpy_impl, rng=np.random.default_rng(0))
 
-* ``module``: ``Parameter``, ``Module``, ``Sequential`` (torch-like containers);
+* ``module``: ``Parameter``, ``Module``, ``Sequential``, ``ModuleList``, ``no_grad``;
 * ``functional``: activations and the forward/backward maths of every layer, as pure functions;
 * ``layers``: ``Linear``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten`` and activations;
 * ``losses``: MSE, cross-entropy and binary cross-entropy from logits;
 * ``init``: Xavier/Glorot, He/Kaiming and torch's default initialisation;
 * ``optim``: SGD, RMSprop, Adam, AdamW; ``regularization``: L1 and L2 penalties;
-* ``gradcheck``: the finite-difference gradient checker;
-* ``build(spec)``: a model from a ``companion.models.ModelSpec``.
+* ``gradcheck``: the finite-difference gradient checker.
 """
 
 from companion.numpy_impl import functional, init
-from companion.numpy_impl.build import SpecSequential, build, build_layer
 from companion.numpy_impl.dropout import Dropout, dropout_backward, dropout_forward, dropout_mask
 from companion.numpy_impl.gradcheck import (
     GradcheckError,
@@ -43,10 +43,42 @@ from companion.numpy_impl.losses import (
     cross_entropy,
     mse_loss,
 )
-from companion.numpy_impl.module import Module, Parameter, Sequential
-from companion.numpy_impl.optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from companion.numpy_impl.module import (
+    Module,
+    ModuleList,
+    Parameter,
+    Sequential,
+    is_grad_enabled,
+    no_grad,
+)
+from companion.numpy_impl.optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer, RMSprop
 from companion.numpy_impl.regularization import l1_penalty, l2_penalty
 from companion.numpy_impl.rnn import LSTM, RNN, lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from companion.numpy_impl.activation import GELU, LogSoftmax, Softmax, gelu_backward, gelu_forward
+from companion.numpy_impl.attention import (
+    MultiheadAttention,
+    causal_mask,
+    scaled_dot_product_attention_backward,
+    scaled_dot_product_attention_forward,
+)
+from companion.numpy_impl.embedding import (
+    Embedding,
+    embedding_backward,
+    embedding_forward,
+    sinusoidal_positional_encoding,
+)
+from companion.numpy_impl.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    LayerNorm,
+    batch_norm_backward,
+    batch_norm_forward,
+    layer_norm_backward,
+    layer_norm_forward,
+)
+from companion.numpy_impl.clip_grad import clip_grad_norm_
+from companion.numpy_impl.gru import GRU, gru_backward, gru_forward
+from companion.numpy_impl.transformer import TransformerEncoderLayer
 
 __all__ = [
     "functional",
@@ -54,9 +86,10 @@ __all__ = [
     "Parameter",
     "Module",
     "Sequential",
-    "SpecSequential",
-    "build",
-    "build_layer",
+    "ModuleList",
+    "no_grad",
+    "is_grad_enabled",
+    "OPTIMIZERS",
     "Linear",
     "Conv2d",
     "MaxPool2d",
@@ -94,4 +127,33 @@ __all__ = [
     "rnn_backward",
     "lstm_forward",
     "lstm_backward",
+]
+
+# attention, Transformers, normalization
+__all__ += [
+    "GELU",
+    "Softmax",
+    "LogSoftmax",
+    "gelu_forward",
+    "gelu_backward",
+    "Embedding",
+    "embedding_forward",
+    "embedding_backward",
+    "sinusoidal_positional_encoding",
+    "LayerNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "layer_norm_forward",
+    "layer_norm_backward",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "MultiheadAttention",
+    "causal_mask",
+    "scaled_dot_product_attention_forward",
+    "scaled_dot_product_attention_backward",
+    "TransformerEncoderLayer",
+    "GRU",
+    "gru_forward",
+    "gru_backward",
+    "clip_grad_norm_",
 ]

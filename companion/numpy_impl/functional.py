@@ -333,7 +333,10 @@ def conv2d_backward(dout: np.ndarray, cache, input_grad: bool = True):
     dx = np.zeros((n, hp, wp, c), dtype=dout.dtype)  # NHWC, padded
     for p in range(kh):  # a loop over the kH*kW kernel offsets, never over pixels
         for q in range(kw):
-            _tap(dx, p, q, stride, out_hw)[...] += dout_nhwc @ weight[:, :, p, q]
+            # One (N*Ho*Wo, O) @ (O, C) product per offset, as a 2-D matrix so that BLAS sees
+            # one big product rather than N*Ho small ones.
+            contribution = dout_mat @ weight[:, :, p, q]
+            _tap(dx, p, q, stride, out_hw)[...] += contribution.reshape(n, *out_hw, c)
     dx = dx[:, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
     return dx.transpose(0, 3, 1, 2), np.ascontiguousarray(dweight), dbias
 

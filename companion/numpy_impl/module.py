@@ -215,18 +215,26 @@ class Module:
         return "\n".join(lines)
 
 
-class Sequential(Module):
-    """Layers applied one after another; ``backward`` runs them in reverse.
+class ModuleList(Module):
+    """A list of modules whose parameters are registered, as ``torch.nn.ModuleList``.
 
-    Children are named ``"0"``, ``"1"``, ... as in ``torch.nn.Sequential``.
+    Children are named ``"0"``, ``"1"``, ...; it has no ``forward`` of its own: the module that
+    owns it decides how its children are called.
     """
 
-    def __init__(self, *layers: Module):
+    def __init__(self, modules=()):
         super().__init__()
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(f"Sequential layer {i} must be a Module, got {type(layer).__name__}")
-            setattr(self, str(i), layer)
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"{type(self).__name__} entry {len(self)} must be a Module, got "
+                f"{type(module).__name__}"
+            )
+        setattr(self, str(len(self._modules)), module)
+        return self
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -236,6 +244,17 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Layers applied one after another; ``backward`` runs them in reverse.
+
+    Children are named ``"0"``, ``"1"``, ... as in ``torch.nn.Sequential``; indexing, ``len`` and
+    iteration are those of a ``ModuleList``.
+    """
+
+    def __init__(self, *layers: Module):
+        super().__init__(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Apply every layer in order. x : the first layer's input; returns the last's output."""
@@ -253,31 +272,3 @@ class Sequential(Module):
         for layer in reversed(layers[1:]):
             dout = layer.backward(dout)
         return layers[0].backward(dout, input_grad=input_grad) if layers else dout
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered, as ``torch.nn.ModuleList``.
-
-    Children are named ``"0"``, ``"1"``, ...; it has no ``forward`` of its own: the module that
-    owns it decides how its children are called.
-    """
-
-    def __init__(self, modules=()):
-        super().__init__()
-        for module in modules:
-            self.append(module)
-
-    def append(self, module: Module) -> "ModuleList":
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList entries must be Modules, got {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())

@@ -6,8 +6,8 @@ a wrong shape, dtype or value is reported in words before anything is drawn.
 
 * ``plot_gd_paths``: gradient descent on the quadratic bowl ``f(w) = 1/2 w^T H w`` for several
   learning rates, one panel per path, plus ``f(w_t)`` against the step ``t``;
-* ``decision_grid`` and ``plot_decision_boundaries``: a 2-D classifier's probability of class 1
-  over the plane, at several moments of its training;
+* ``plot_decision_boundaries``: a 2-D classifier's probability of class 1 over the plane, at
+  several moments of its training (evaluate the model on ``companion.numerics.decision_grid``);
 * ``plot_learning_curves``: several loss curves on one set of axes (runs to compare).
 """
 
@@ -19,21 +19,17 @@ import numpy as np
 
 from companion._checks import check_array
 
+# moved to companion.numerics, importable from here until chapter 2 imports it from there
+from companion.numerics import decision_grid  # noqa: F401
+from companion.plots import style
+
 __all__ = [
     "plot_gd_paths",
-    "decision_grid",
     "plot_decision_boundaries",
     "plot_learning_curves",
 ]
 
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 80
 
-
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
-
-    return plt
 
 
 def _positive_int(value, name: str) -> int:
@@ -66,6 +62,7 @@ def _check_paths(paths) -> dict[str, np.ndarray]:
     return dict(paths)
 
 
+@style.book_figure
 def plot_gd_paths(hessian, paths, *, radius=None, title="gradient descent on a quadratic bowl"):
     """Gradient-descent iterates on the contours of ``f(w) = 1/2 w^T H w``, and ``f`` per step.
 
@@ -79,7 +76,8 @@ def plot_gd_paths(hessian, paths, *, radius=None, title="gradient descent on a q
         Half the width of the square shown (default: 1.3 times the largest ``|w_0|`` entry).
         Iterates outside it are clipped by the frame: a diverging path visibly leaves it.
     title : str
-        The title of the last panel, ``f(w_t)`` against ``t`` on a log scale.
+        The title over the whole figure. The last panel shows ``f(w_t)`` against ``t`` on a log
+        scale, one line per path in the path's colour.
 
     Returns
     -------
@@ -98,64 +96,32 @@ def plot_gd_paths(hessian, paths, *, radius=None, title="gradient descent on a q
     bowl = 0.5 * np.einsum("ni,ij,nj->n", grid, hessian, grid).reshape(w1.shape)
     levels = np.geomspace(max(bowl.max(), 1e-12) * 1e-3, bowl.max(), 9)
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(paths) + 1, figsize=(2.6 * (len(paths) + 1), 2.7), dpi=DPI)
-    for ax, (label, path) in zip(axes, paths.items()):
+    fig, axes = style.subplots(1, len(paths) + 1, height=2.7,
+                               width=min(2.4 * (len(paths) + 1), style.WIDTH))
+    for i, (ax, (label, path)) in enumerate(zip(axes, paths.items())):
         ax.contour(w1, w2, bowl, levels=levels, colors="lightgray", linewidths=0.8)
-        ax.plot(path[:, 0], path[:, 1], "-o", ms=2.5, lw=1, color="C3")
+        ax.plot(path[:, 0], path[:, 1], "-o", ms=2.5, lw=1, color=style.color(i))
         ax.plot([0], [0], "k+", ms=8)
         ax.set_xlim(-radius, radius)
         ax.set_ylim(-radius, radius)
         ax.set_aspect("equal")
-        ax.set_title(label, fontsize=9)
-        ax.tick_params(which="both", labelsize=7)
+        ax.set_title(label)
     values_ax = axes[-1]
-    for label, path in paths.items():
+    for i, (label, path) in enumerate(paths.items()):
         values = 0.5 * np.einsum("ti,ij,tj->t", path, hessian, path)
-        values_ax.semilogy(np.arange(len(values)), values, lw=1.2, label=label)
-    values_ax.set_xlabel("step t", fontsize=8)
-    values_ax.set_ylabel("f(w_t)", fontsize=8)
-    values_ax.set_title(title, fontsize=9)
-    values_ax.tick_params(which="both", labelsize=7)
-    values_ax.legend(fontsize=7)
-    fig.tight_layout()
+        values_ax.semilogy(np.arange(len(values)), values, lw=1.2, color=style.color(i),
+                           label=label)
+    values_ax.set_xlabel("step t")
+    values_ax.set_ylabel("f(w_t)")
+    values_ax.set_title("f per step")
+    if title:
+        fig.suptitle(title)
+    style.shared_legend(fig, values_ax, ncol=len(paths))
     return fig
 
 
-def decision_grid(x, *, resolution=150, margin=0.25):
-    """A regular grid over the bounding box of ``x`` (widened by ``margin``), to evaluate a model on.
 
-    Parameters
-    ----------
-    x : (N, 2) float array
-        The data points the grid must cover.
-    resolution : int
-        Points per side ``R``.
-    margin : float >= 0
-        Added on every side, as a fraction of the box's larger side.
-
-    Returns
-    -------
-    xx, yy : (R, R) float arrays of ``x``'s dtype
-        The grid's coordinates (``numpy.meshgrid`` layout).
-    points : (R*R, 2) float array of ``x``'s dtype
-        The same points as rows, in row-major order, so that ``model(points)[:, k].reshape(R, R)``
-        lines up with ``xx`` and ``yy``.
-    """
-    check_array(x, "x", shape=(None, 2))
-    if x.shape[0] == 0:
-        raise ValueError("x is empty; the grid needs at least one point to cover")
-    resolution = _positive_int(resolution, "resolution")
-    if not (isinstance(margin, (int, float)) and margin >= 0):
-        raise ValueError(f"margin must be a number >= 0, got {margin!r}")
-    low, high = x.min(axis=0), x.max(axis=0)
-    pad = margin * max(float((high - low).max()), 1e-12)
-    xs = np.linspace(low[0] - pad, high[0] + pad, resolution, dtype=x.dtype)
-    ys = np.linspace(low[1] - pad, high[1] + pad, resolution, dtype=x.dtype)
-    xx, yy = np.meshgrid(xs, ys)
-    return xx, yy, np.stack([xx.ravel(), yy.ravel()], axis=1)
-
-
+@style.book_figure
 def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
     """A binary classifier's ``P(class 1)`` over the plane at several moments, with the data.
 
@@ -188,7 +154,8 @@ def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
         check_array(p, f"probabilities[{i}]", shape=xx.shape)
         if p.min() < 0 or p.max() > 1:
             raise ValueError(
-                f"probabilities[{i}] must lie in [0, 1], got values from {p.min():.3g} to {p.max():.3g}"
+                f"probabilities[{i}] must lie in [0, 1], got values from {p.min():.3g} to "
+                f"{p.max():.3g}"
             )
     titles = list(titles)
     if len(titles) != len(probabilities):
@@ -204,8 +171,8 @@ def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
 
     ncols = min(_positive_int(ncols, "ncols"), len(probabilities))
     nrows = -(-len(probabilities) // ncols)
-    plt = _pyplot()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.6 * nrows), dpi=DPI,
+    fig, axes = style.subplots(nrows, ncols, height=2.4 * nrows,
+                               width=min(2.4 * ncols, style.WIDTH),
                              squeeze=False)
     levels = np.linspace(0.0, 1.0, 6)
     for i, ax in enumerate(axes.ravel()):  # one panel per snapshot: a handful at most
@@ -217,12 +184,13 @@ def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
         ax.contourf(xx, yy, probabilities[i], levels=levels, cmap="RdBu_r", alpha=0.55)
         ax.contour(xx, yy, probabilities[i], levels=[0.5], colors="black", linewidths=1.2)
         ax.scatter(x[:, 0], x[:, 1], c=y, cmap="bwr", s=5, edgecolors="none")
-        ax.set_title(titles[i], fontsize=8)
+        ax.set_title(titles[i])
         ax.set_aspect("equal")
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_learning_curves(curves, *, xlabel, ylabel="loss", logx=False, logy=True, title=None,
                          ax=None):
     """Several curves on one set of axes, e.g. the loss of runs to be compared.
@@ -256,9 +224,8 @@ def plot_learning_curves(curves, *, xlabel, ylabel="loss", logx=False, logy=True
             raise ValueError(f"curves[{label!r}] is empty; there is no curve to draw")
         if logy and values.min() <= 0:
             raise ValueError(f"curves[{label!r}] has values <= 0, which a log axis cannot show")
-    plt = _pyplot()
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3), dpi=DPI)
+        fig, ax = style.subplots(height=3.0)
     else:
         fig = ax.figure
     for label, (xs, values) in curves.items():
@@ -267,11 +234,10 @@ def plot_learning_curves(curves, *, xlabel, ylabel="loss", logx=False, logy=True
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel, fontsize=8)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(which="both", labelsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+        ax.set_title(title)
+    ax.legend()
     fig.tight_layout()
     return fig

@@ -20,17 +20,11 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from companion._checks import check_array
+from companion.plots import style
 
-__all__ = ["plot_map_grid", "plot_filter_comparison", "plot_receptive_fields", "DPI"]
-
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
+__all__ = ["plot_map_grid", "plot_filter_comparison", "plot_receptive_fields", ]
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
-
-    return plt
 
 
 def _check_labels(labels, count: int, name: str, per: str) -> list[str]:
@@ -60,6 +54,7 @@ def _check_grid(rows) -> list[list[np.ndarray]]:
     return grid
 
 
+@style.book_figure
 def plot_map_grid(
     rows,
     *,
@@ -89,7 +84,6 @@ def plot_map_grid(
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     grid = _check_grid(rows)
     n_rows, n_cols = len(grid), max(len(row) for row in grid)
     row_labels = _check_labels(row_labels, n_rows, "row_labels", "row")
@@ -103,7 +97,8 @@ def plot_map_grid(
     width = max(m.shape[1] for row in grid for m in row if m is not None)
 
     figsize = (cell_size * n_cols + 0.6, cell_size * n_rows + 0.3)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize, dpi=DPI, squeeze=False)
+    fig, axes = style.subplots(n_rows, n_cols, width=min(figsize[0], style.WIDTH),
+                               height=figsize[1], squeeze=False)
     for r, row in enumerate(grid):
         for c in range(n_cols):
             ax = axes[r, c]
@@ -125,18 +120,19 @@ def plot_map_grid(
             ax.set_facecolor("0.93")
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            ax.set_xlabel(f"{m.shape[0]}x{m.shape[1]}", fontsize=7, labelpad=1, color="0.35")
+            ax.set_xlabel(f"{m.shape[0]}x{m.shape[1]}", labelpad=1, color="0.35")
         if row_labels[r]:
-            axes[r, 0].set_ylabel(row_labels[r], fontsize=9)
+            axes[r, 0].set_ylabel(row_labels[r])
     for c, label in enumerate(col_labels):
         if label:
-            axes[0, c].set_title(label, fontsize=9)
+            axes[0, c].set_title(label)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_filter_comparison(stages: Mapping[str, np.ndarray], *, title: str = ""):
     """The filters of a first convolution layer at several stages, one row per stage.
 
@@ -152,7 +148,6 @@ def plot_filter_comparison(stages: Mapping[str, np.ndarray], *, title: str = "")
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     if not isinstance(stages, Mapping) or not stages:
         raise TypeError("stages must be a non-empty mapping label -> (O, 1, kH, kW) array")
     arrays = [check_array(w, f"stages[{label!r}]", ndim=4) for label, w in stages.items()]
@@ -166,7 +161,8 @@ def plot_filter_comparison(stages: Mapping[str, np.ndarray], *, title: str = "")
     scales = np.max([np.abs(w[:, 0]).max(axis=(1, 2)) for w in arrays], axis=0)
     scales[scales == 0] = 1.0
     figsize = (0.9 * n_filters + 1.2, 0.95 * len(arrays) + 0.4)
-    fig, axes = plt.subplots(len(arrays), n_filters, figsize=figsize, dpi=DPI, squeeze=False)
+    fig, axes = style.subplots(len(arrays), n_filters, width=min(figsize[0], style.WIDTH),
+                               height=figsize[1], squeeze=False)
     for r, (label, w) in enumerate(zip(stages, arrays)):
         for k in range(n_filters):
             ax = axes[r, k]
@@ -174,14 +170,15 @@ def plot_filter_comparison(stages: Mapping[str, np.ndarray], *, title: str = "")
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"filter {k}", fontsize=8)
-        axes[r, 0].set_ylabel(label, fontsize=8)
+                ax.set_title(f"filter {k}")
+        axes[r, 0].set_ylabel(label)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_receptive_fields(image: np.ndarray, boxes: Mapping[str, tuple[int, int, int, int]], *,
                           title: str = ""):
     """Rectangles on ``image``: the input region one output unit of each layer sees.
@@ -197,7 +194,6 @@ def plot_receptive_fields(image: np.ndarray, boxes: Mapping[str, tuple[int, int,
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     from matplotlib.patches import Rectangle
 
     check_array(image, "image", ndim=2)
@@ -212,9 +208,9 @@ def plot_receptive_fields(image: np.ndarray, boxes: Mapping[str, tuple[int, int,
                 f"width >= 1, got {box!r}"
             )
     h, w = image.shape
-    fig, ax = plt.subplots(figsize=(5.2, 3.4), dpi=DPI)
+    fig, ax = style.subplots(height=3.4, width=5.6)
     ax.imshow(image, cmap="gray_r")
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(boxes)))
+    colors = style.pyplot().get_cmap("viridis")(np.linspace(0.0, 0.85, len(boxes)))
     for color, (label, (top, left, height, width)) in zip(colors, boxes.items()):
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False, lw=2, ec=color,
                                label=f"{label}: {height}x{width}"))
@@ -222,8 +218,8 @@ def plot_receptive_fields(image: np.ndarray, boxes: Mapping[str, tuple[int, int,
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion._checks import check_array
+from companion.plots import style
 
 __all__ = [
     "plot_shift_equivariance",
@@ -18,14 +19,7 @@ __all__ = [
     "plot_digits",
 ]
 
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
 
-
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
-
-    return plt
 
 
 def _images_2d(images: np.ndarray, name: str) -> np.ndarray:
@@ -49,6 +43,7 @@ def _int_labels(labels, name: str, n: int) -> np.ndarray:
     return labels
 
 
+@style.book_figure
 def plot_shift_equivariance(image, shifted, feature, shifted_feature, *, shift):
     """An image, the image shifted, and one convolution feature map of each, side by side.
 
@@ -74,30 +69,31 @@ def plot_shift_equivariance(image, shifted, feature, shifted_feature, *, shift):
         check_array(array, name, ndim=2)
     if shifted_feature.shape != feature.shape:
         raise ValueError(
-            f"shifted_feature must have feature's shape {feature.shape}, got {shifted_feature.shape}"
+            f"shifted_feature must have feature's shape {feature.shape}, got "
+            f"{shifted_feature.shape}"
         )
     down, right = (int(s) for s in shift)
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(9, 2.6), dpi=DPI)
+    fig, axes = style.subplots(1, 4, height=2.3)
     # One scale, symmetric about 0 so that 0 is white, for both feature maps.
     limit = float(max(np.abs(feature).max(), np.abs(shifted_feature).max()))
     panels = (
         (image, "input", "gray_r", None),
-        (shifted, f"input moved {down} down, {right} right", "gray_r", None),
+        (shifted, f"input moved\n{down} down, {right} right", "gray_r", None),
         (feature, "conv output", "RdBu_r", (-limit, limit)),
-        (shifted_feature, "conv output of moved input", "RdBu_r", (-limit, limit)),
+        (shifted_feature, "conv output\nof moved input", "RdBu_r", (-limit, limit)),
     )
     for ax, (array, title, cmap, limits) in zip(axes, panels):
         vmin, vmax = limits if limits else (None, None)
         ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax)
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_attention_weights(weights, *, title="attention weights"):
     """A heat map of an attention matrix, each entry written in its cell.
 
@@ -112,23 +108,24 @@ def plot_attention_weights(weights, *, title="attention weights"):
     matplotlib.figure.Figure
     """
     check_array(weights, "weights", ndim=2)
-    plt = _pyplot()
     n_queries, n_keys = weights.shape
-    fig, ax = plt.subplots(figsize=(0.6 * n_keys + 1.8, 0.5 * n_queries + 1.2), dpi=DPI)
+    fig, ax = style.subplots(width=min(0.6 * n_keys + 1.8, style.WIDTH),
+                             height=0.5 * n_queries + 1.2)
     ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=1.0)
     rows, cols = np.indices(weights.shape)
     for r, c, w in zip(rows.ravel(), cols.ravel(), weights.ravel()):  # one label per cell
-        ax.text(c, r, f"{w:.2f}", ha="center", va="center", fontsize=7,
+        ax.text(c, r, f"{w:.2f}", ha="center", va="center", size=style.FONT_SIZES["annotation"],
                 color="white" if w > 0.6 else "black")
     ax.set_xticks(range(n_keys))
     ax.set_yticks(range(n_queries))
-    ax.set_xlabel("key position", fontsize=8)
-    ax.set_ylabel("query position", fontsize=8)
-    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("key position")
+    ax.set_ylabel("query position")
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_loss_curve(losses, *, marks=None, title="training loss"):
     """The loss of every training step, with optional vertical marks.
 
@@ -149,23 +146,25 @@ def plot_loss_curve(losses, *, marks=None, title="training loss"):
         raise ValueError("losses is empty; there is no curve to draw")
     marks = dict(marks or {})
     for label, step in marks.items():
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < losses.size:
+        is_int = isinstance(step, (int, np.integer)) and not isinstance(step, bool)
+        if not is_int or not 0 <= step < losses.size:
             raise ValueError(
                 f"mark {label!r} must be a step index in [0, {losses.size - 1}], got {step!r}"
             )
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=DPI)
+    fig, ax = style.subplots(height=3.0)
     ax.plot(np.arange(losses.size), losses, lw=1.2)
     for label, step in marks.items():
         ax.axvline(step, ls="--", color="gray", lw=1)
-        ax.text(step, ax.get_ylim()[1], f" {label}", va="top", fontsize=8, color="gray")
+        ax.text(step, ax.get_ylim()[1], f" {label}", va="top", color="gray",
+                size=style.FONT_SIZES["annotation"])
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_digits(images, labels, predictions, *, ncols=8):
     """A grid of images titled ``predicted/true``; wrong predictions in red.
 
@@ -191,8 +190,8 @@ def plot_digits(images, labels, predictions, *, ncols=8):
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
     ncols = min(int(ncols), n)
     nrows = -(-n // ncols)
-    plt = _pyplot()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.25 * nrows), dpi=DPI,
+    fig, axes = style.subplots(nrows, ncols, width=min(1.1 * ncols, style.WIDTH),
+                               height=1.25 * nrows,
                              squeeze=False)
     for i, ax in enumerate(axes.ravel()):  # one panel per image: a grid of a few dozen at most
         ax.set_xticks([])
@@ -202,7 +201,7 @@ def plot_digits(images, labels, predictions, *, ncols=8):
             continue
         ax.imshow(images[i], cmap="gray_r")
         right = predictions[i] == labels[i]
-        ax.set_title(f"{predictions[i]}/{labels[i]}", fontsize=8,
+        ax.set_title(f"{predictions[i]}/{labels[i]}",
                      color="black" if right else "red")
     fig.tight_layout()
     return fig

@@ -1,7 +1,8 @@
 """Figures of the formulas chapter: activations and their derivatives, losses, loss surfaces.
 
-Every curve is computed by the package's own functions (``companion.numpy_impl.functional``), so
-a figure shows what the code computes, not a second copy of the maths. Each function returns the
+Every curve is computed by the package's own functions (``companion.numpy_impl.functional``,
+through ``companion.numerics.activation_curves`` and ``log_sigmoid``), so a figure shows what the
+code computes, not a second copy of the maths. Each function returns the
 ``matplotlib.figure.Figure`` it drew; in a notebook, end the cell with ``plt.show()``.
 
 * ``plot_activations()``: ReLU, leaky ReLU, sigmoid and tanh (top row) and their derivatives
@@ -14,44 +15,19 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from companion._checks import check_array
+from companion.numerics import activation_curves, log_sigmoid
 from companion.numpy_impl import functional as F
+from companion.plots import style
 
-__all__ = ["activation_curves", "plot_activations", "log_sigmoid", "plot_losses", "plot_loss_surface"]
-
-#: Default figure resolution: small PNGs keep the repository small.
-DPI = 90
+__all__ = ["plot_activations", "plot_losses", "plot_loss_surface"]
 
 
-def activation_curves(x: np.ndarray, negative_slope: float = 0.1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each activation's values and derivative at ``x``, from the package's forward/backward pair.
-
-    The derivative is the backward pass with an upstream gradient of ones: for an elementwise
-    function ``f``, ``backward(1) = f'(x) * 1``.
-
-    Parameters
-    ----------
-    x : (M,) float array, the points
-    negative_slope : float, the leaky ReLU's slope for ``x < 0`` (0.1 so that it is visible)
-
-    Returns
-    -------
-    dict name -> (values, derivatives), each (M,), for "ReLU", "leaky ReLU", "sigmoid", "tanh"
-    """
-    check_array(x, "x", ndim=1)
-    ones = np.ones_like(x)
-    s, t = F.sigmoid(x), F.tanh(x)
-    return {
-        "ReLU": (F.relu(x), F.relu_backward(ones, x)),
-        "leaky ReLU": (F.leaky_relu(x, negative_slope), F.leaky_relu_backward(ones, x, negative_slope)),
-        "sigmoid": (s, F.sigmoid_backward(ones, s)),
-        "tanh": (t, F.tanh_backward(ones, t)),
-    }
 
 
+@style.book_figure
 def plot_activations(x: np.ndarray | None = None, negative_slope: float = 0.1):
     """A 2x4 grid: each activation (top) above its derivative (bottom).
 
@@ -60,15 +36,15 @@ def plot_activations(x: np.ndarray | None = None, negative_slope: float = 0.1):
     if x is None:
         x = np.linspace(-5.0, 5.0, 401)
     curves = activation_curves(x, negative_slope)
-    fig, axes = plt.subplots(2, 4, figsize=(10, 4.6), dpi=DPI, sharex=True)
+    fig, axes = style.subplots(2, 4, height=4.2, sharex=True)
     for col, (name, (values, slopes)) in enumerate(curves.items()):
         label = f"{name} ({negative_slope:g})" if name == "leaky ReLU" else name
         for row, (y, what) in enumerate(((values, label), (slopes, f"{label}'"))):
             ax = axes[row, col]
-            ax.plot(x, y, color="C0" if row == 0 else "C3", lw=2)
+            ax.plot(x, y, color=style.color(0) if row == 0 else style.color(3), lw=2)
             ax.axhline(0, color="0.6", lw=0.8)
             ax.axvline(0, color="0.6", lw=0.8)
-            ax.set_title(what, fontsize=10)
+            ax.set_title(what)
             ax.grid(alpha=0.3)
         axes[1, col].set_xlabel("x")
     axes[0, 0].set_ylabel("f(x)")
@@ -77,18 +53,8 @@ def plot_activations(x: np.ndarray | None = None, negative_slope: float = 0.1):
     return fig
 
 
-def log_sigmoid(z: np.ndarray) -> np.ndarray:
-    """``log(sigmoid(z))`` without overflow or ``log(0)``, elementwise.
 
-    A sigmoid is a two-class softmax, ``sigmoid(z) = softmax((0, z))[1]``, so its logarithm is the
-    log-softmax of the logit pair ``(0, z)``, which the package computes stably.
-    z : any shape, float array; returns the same shape.
-    """
-    check_array(z, "z")
-    pairs = np.stack([np.zeros_like(z), z], axis=-1)
-    return F.log_softmax(pairs, axis=-1)[..., 1]
-
-
+@style.book_figure
 def plot_losses(target: float = 1.0):
     """Squared error and cross-entropy for one example whose true label is ``target`` (0 or 1).
 
@@ -102,7 +68,7 @@ def plot_losses(target: float = 1.0):
     z = np.linspace(-8.0, 8.0, 401)
     sign = 1.0 if target == 1.0 else -1.0  # -log p(correct class) = -log sigmoid(sign * z)
 
-    fig, (ax_p, ax_z) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=DPI)
+    fig, (ax_p, ax_z) = style.subplots(1, 2, height=3.2)
     p_true = p if target == 1.0 else 1 - p
     ax_p.plot(p, (p - target) ** 2, label="squared error $(p-y)^2$", lw=2)
     ax_p.plot(p, -np.log(p_true), label="cross-entropy $-\\log p_y$", lw=2)
@@ -114,14 +80,15 @@ def plot_losses(target: float = 1.0):
     ax_z.set_xlabel("logit z, p = sigmoid(z)")
     ax_z.set_ylim(0, 5)
     for ax in (ax_p, ax_z):
-        ax.set_title(f"true label y = {target:g}", fontsize=10)
+        ax.set_title(f"true label y = {target:g}")
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(loc="center right")  # the curves run low on the right
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_loss_surface(
     w_values: np.ndarray,
     b_values: np.ndarray,
@@ -147,7 +114,7 @@ def plot_loss_surface(
     check_array(w_values, "w_values", ndim=1)
     check_array(b_values, "b_values", ndim=1)
     check_array(losses, "losses", shape=(b_values.size, w_values.size))
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=DPI)
+    fig, ax = style.subplots(height=4.2)
     if not losses.min() > 0 or not losses.max() > losses.min():
         raise ValueError(
             f"losses must be positive and not all equal for log-spaced contours, got values "
@@ -159,15 +126,15 @@ def plot_loss_surface(
     styles = ("-", "--", "-.", ":")
     for i, (name, path) in enumerate((paths or {}).items()):
         path = check_array(np.asarray(path, dtype=np.float64), f"paths[{name!r}]", shape=(None, 2))
-        color = f"C{i + 1}"
+        color = style.color(i + 1)
         ax.plot(path[:, 0], path[:, 1], styles[i % len(styles)], lw=1.6, color=color, label=name,
                 marker="o", ms=3, markevery=10)  # a marker every 10 steps shows the speed
         ax.plot(*path[-1], "*", ms=11, color=color, markeredgecolor="k", markeredgewidth=0.5)
     if paths:
         ax.plot(*np.asarray(next(iter(paths.values())))[0], "ks", ms=6, label="start")
-        ax.legend(fontsize=8, loc="lower left", framealpha=0.9)
+        ax.legend(loc="lower left", framealpha=0.9)
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     fig.tight_layout()
     return fig

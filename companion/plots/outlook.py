@@ -1,4 +1,6 @@
-"""Figures of the outlook chapters (9, *Applications*, and 10, *Where the field goes next*).
+"""Figures of the outlook chapters (*Applications* and *Where the field goes next*).
+
+A filter's gain is computed by ``companion.numerics.frequency_response``.
 
 Every function draws one small figure with ``matplotlib.pyplot`` and returns it; a notebook cell
 ends with ``plt.show()`` so that the figure appears once, as a PNG. Inputs are checked first,
@@ -12,47 +14,21 @@ from typing import Mapping
 import numpy as np
 
 from companion._checks import check_array
+from companion.numerics import frequency_response
+from companion.plots import style
 
 __all__ = [
-    "frequency_response",
     "plot_filter",
     "plot_parameter_counts",
     "plot_saliency",
     "plot_accuracy_curves",
 ]
 
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
-
-    return plt
 
 
-def frequency_response(kernel: np.ndarray, n_fft: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """The gain of an FIR filter at each frequency.
-
-    Parameters
-    ----------
-    kernel : (K,) float array
-        The filter taps (e.g. a ``(1, K)`` convolution kernel, flattened).
-    n_fft : int >= K
-        Number of points of the zero-padded DFT; more points draw a smoother curve.
-
-    Returns
-    -------
-    freqs : (n_fft // 2 + 1,) float64, in cycles per sample, from 0 to 0.5
-    gain : (n_fft // 2 + 1,) float64, ``|DFT(kernel)|`` at those frequencies
-    """
-    check_array(kernel, "kernel", ndim=1)
-    if isinstance(n_fft, bool) or not isinstance(n_fft, int) or n_fft < len(kernel):
-        raise ValueError(f"n_fft must be an int >= len(kernel) = {len(kernel)}, got {n_fft!r}")
-    gain = np.abs(np.fft.rfft(kernel.astype(np.float64), n_fft))
-    return np.fft.rfftfreq(n_fft), gain
-
-
+@style.book_figure
 def plot_filter(noisy: np.ndarray, clean: np.ndarray, filtered: np.ndarray, kernel: np.ndarray,
                 *, title: str = ""):
     """A signal before and after a learned filter (left) and the filter's gain (right).
@@ -69,20 +45,19 @@ def plot_filter(noisy: np.ndarray, clean: np.ndarray, filtered: np.ndarray, kern
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     check_array(noisy, "noisy", ndim=1)
     length = len(noisy)
     check_array(clean, "clean", shape=(length,))
     check_array(filtered, "filtered", shape=(length,))
     freqs, gain = frequency_response(kernel, max(512, len(kernel)))
-    fig, (ax_sig, ax_gain) = plt.subplots(1, 2, figsize=(9, 3), dpi=DPI)
+    fig, (ax_sig, ax_gain) = style.subplots(1, 2, height=3.0)
     t = np.arange(length)
     ax_sig.plot(t, noisy, color="0.75", lw=0.8, label="noisy input")
-    ax_sig.plot(t, clean, color="C0", lw=1.5, label="clean target")
-    ax_sig.plot(t, filtered, color="C3", lw=1.2, ls="--", label="filter output")
+    ax_sig.plot(t, clean, color=style.color(0), lw=1.5, label="clean target")
+    ax_sig.plot(t, filtered, color=style.color(3), lw=1.2, ls="--", label="filter output")
     ax_sig.set(xlabel="sample", ylabel="value", title="one test signal")
-    ax_sig.legend(fontsize=7, loc="upper right")
-    ax_gain.plot(freqs, gain, color="C3")
+    ax_sig.legend(loc="upper right")
+    ax_gain.plot(freqs, gain, color=style.color(3))
     ax_gain.set(xlabel="frequency (cycles per sample)", ylabel="gain |H(f)|",
                 title="gain of the learned kernel")
     for ax in (ax_sig, ax_gain):
@@ -93,6 +68,7 @@ def plot_filter(noisy: np.ndarray, clean: np.ndarray, filtered: np.ndarray, kern
     return fig
 
 
+@style.book_figure
 def plot_parameter_counts(counts: Mapping[str, int], *, highlight=(), title: str = ""):
     """Horizontal bars of parameter counts on a log scale, smallest at the top.
 
@@ -107,7 +83,6 @@ def plot_parameter_counts(counts: Mapping[str, int], *, highlight=(), title: str
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     if not isinstance(counts, Mapping) or not counts:
         raise TypeError("counts must be a non-empty dict {model name: parameter count}")
     for name, n in counts.items():
@@ -118,8 +93,8 @@ def plot_parameter_counts(counts: Mapping[str, int], *, highlight=(), title: str
         raise ValueError(f"highlight names {sorted(unknown)} that are not in counts")
     names = sorted(counts, key=counts.get)
     values = [int(counts[n]) for n in names]
-    colours = ["C1" if n in highlight else "C0" for n in names]
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2), dpi=DPI)
+    colours = [style.color(1) if n in highlight else style.color(0) for n in names]
+    fig, ax = style.subplots(height=0.32 * len(names) + 1.2)
     ax.barh(range(len(names)), values, color=colours)
     ax.set(yticks=range(len(names)), yticklabels=names, xscale="log",
            xlabel="parameters (log scale)", title=title)
@@ -129,6 +104,7 @@ def plot_parameter_counts(counts: Mapping[str, int], *, highlight=(), title: str
     return fig
 
 
+@style.book_figure
 def plot_saliency(images: np.ndarray, maps: np.ndarray, titles, *, title: str = ""):
     """Images (top row) and a saliency map of each (bottom row).
 
@@ -145,7 +121,6 @@ def plot_saliency(images: np.ndarray, maps: np.ndarray, titles, *, title: str = 
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     check_array(images, "images", ndim=3)
     check_array(maps, "maps", shape=images.shape)
     titles = [str(t) for t in titles]
@@ -153,20 +128,22 @@ def plot_saliency(images: np.ndarray, maps: np.ndarray, titles, *, title: str = 
     if n == 0 or len(titles) != n:
         raise ValueError(f"need at least one image and one title per image, got {n} images "
                          f"and {len(titles)} titles")
-    fig, axes = plt.subplots(2, n, figsize=(1.3 * n, 3.0), dpi=DPI, squeeze=False)
+    fig, axes = style.subplots(2, n, width=min(1.3 * n, style.WIDTH), height=3.0,
+                               squeeze=False)
     for k in range(n):
         scale = float(np.abs(maps[k]).max()) or 1.0
         axes[0, k].imshow(images[k], cmap="gray_r")
-        axes[0, k].set_title(titles[k], fontsize=8)
+        axes[0, k].set_title(titles[k])
         axes[1, k].imshow(maps[k], cmap="RdBu_r", vmin=-scale, vmax=scale)
     for ax in axes.ravel():
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_accuracy_curves(x: np.ndarray, curves: Mapping[str, np.ndarray], *, xlabel: str,
                          title: str = ""):
     """Accuracy (in %) against one varied quantity, one line per condition.
@@ -182,7 +159,6 @@ def plot_accuracy_curves(x: np.ndarray, curves: Mapping[str, np.ndarray], *, xla
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     check_array(x, "x", ndim=1)
     if not isinstance(curves, Mapping) or not curves:
         raise TypeError("curves must be a non-empty dict {label: accuracies}")
@@ -190,11 +166,11 @@ def plot_accuracy_curves(x: np.ndarray, curves: Mapping[str, np.ndarray], *, xla
         check_array(acc, f"curves[{label!r}]", shape=x.shape)
         if acc.min() < 0 or acc.max() > 1:
             raise ValueError(f"curves[{label!r}] must hold accuracies in [0, 1]")
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=DPI)
+    fig, ax = style.subplots(height=3.4)
     for label, acc in curves.items():
         ax.plot(x, 100 * acc, "-o", ms=4, label=label)
     ax.set(xlabel=xlabel, ylabel="test accuracy (%)", ylim=(-3, 103), title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig

@@ -19,6 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from companion._checks import check_array
+from companion.plots import style
 
 __all__ = [
     "plot_overfitting",
@@ -27,14 +28,7 @@ __all__ = [
     "plot_regularization_comparison",
 ]
 
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 80
 
-
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
-
-    return plt
 
 
 def _check_history(history, name: str, *, validation: bool = True):
@@ -57,6 +51,7 @@ def _check_mapping(value, name: str) -> Mapping:
     return value
 
 
+@style.book_figure
 def plot_overfitting(history, *, stop_epoch: int | None = None, title: str = ""):
     """Loss (left, log scale) and accuracy (right) per epoch, training against validation.
 
@@ -78,15 +73,14 @@ def plot_overfitting(history, *, stop_epoch: int | None = None, title: str = "")
                                        and 1 <= stop_epoch <= len(epochs)):
         raise ValueError(f"stop_epoch must be an epoch number in [1, {len(epochs)}], "
                          f"got {stop_epoch!r}")
-    plt = _pyplot()
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=DPI)
+    fig, (ax_loss, ax_acc) = style.subplots(1, 2, height=3.2)
     train_acc, val_acc = 100 * np.asarray(history.train_acc), 100 * np.asarray(history.val_acc)
-    ax_loss.plot(epochs, history.train_loss, "-", color="C0", label="training")
-    ax_loss.plot(epochs, history.val_loss, "-", color="C1", label="validation")
-    ax_acc.plot(epochs, train_acc, "-", color="C0", label="training")
-    ax_acc.plot(epochs, val_acc, "-", color="C1", label="validation")
-    ax_acc.fill_between(epochs, val_acc, train_acc, where=train_acc >= val_acc, color="C1",
-                        alpha=0.15, label="generalization gap")
+    ax_loss.plot(epochs, history.train_loss, "-", color=style.color(0), label="training")
+    ax_loss.plot(epochs, history.val_loss, "-", color=style.color(1), label="validation")
+    ax_acc.plot(epochs, train_acc, "-", color=style.color(0), label="training")
+    ax_acc.plot(epochs, val_acc, "-", color=style.color(1), label="validation")
+    ax_acc.fill_between(epochs, val_acc, train_acc, where=train_acc >= val_acc,
+                        color=style.color(1), alpha=0.15, label="generalization gap")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):
@@ -94,13 +88,13 @@ def plot_overfitting(history, *, stop_epoch: int | None = None, title: str = "")
             ax.axvline(stop_epoch, color="k", ls=":", lw=1,
                        label=f"best validation loss (epoch {stop_epoch})")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    style.shared_legend(fig, ax_acc, ncol=4)  # below the panels, where it hides no curve
     return fig
 
 
+@style.book_figure
 def plot_weight_histograms(weights, *, bins: int = 81, limit: float | None = None,
                            title: str = ""):
     """Histograms of weight values, one outline per run, on a log count axis.
@@ -129,19 +123,19 @@ def plot_weight_histograms(weights, *, bins: int = 81, limit: float | None = Non
     elif not (isinstance(limit, (int, float)) and limit > 0):
         raise ValueError(f"limit must be a number > 0, got {limit!r}")
     edges = np.linspace(-limit, limit, int(bins) + 1)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=DPI)
+    fig, ax = style.subplots(height=3.2)
     for label, a in arrays.items():
         near_zero = 100 * np.mean(np.abs(a) < 1e-3)
         ax.hist(np.clip(a, -limit, limit), bins=edges, histtype="step", lw=1.3,
                 label=f"{label} ({near_zero:.0f}% with |w| < 1e-3)")
     ax.set(xlabel="weight value", ylabel="count", yscale="log", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend()
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_input_weight_maps(weights, *, image_shape=(28, 28), title: str = ""):
     """For each run, the mean magnitude of the first layer's weights leaving each input pixel.
 
@@ -166,19 +160,19 @@ def plot_input_weight_maps(weights, *, image_shape=(28, 28), title: str = ""):
         check_array(w, f"weights[{label!r}]", shape=(None, rows * cols))
         maps[label] = np.abs(w).mean(axis=0).reshape(rows, cols)
     top = max(float(m.max()) for m in maps.values()) or 1.0
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(maps), figsize=(2.6 * len(maps) + 0.8, 2.8), dpi=DPI,
-                             squeeze=False)
+    fig, axes = style.subplots(1, len(maps), width=min(2.4 * len(maps) + 0.8, style.WIDTH),
+                               height=2.6, squeeze=False)
     for ax, (label, m) in zip(axes[0], maps.items()):
         image = ax.imshow(m, cmap="viridis", vmin=0, vmax=top)
-        ax.set_title(label, fontsize=9)
+        ax.set_title(label)
         ax.axis("off")
     fig.colorbar(image, ax=list(axes[0]), shrink=0.85, label="mean |weight|")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     return fig
 
 
+@style.book_figure
 def plot_regularization_comparison(histories, test_acc, *, title: str = ""):
     """Validation loss per epoch of several runs (left); training and test accuracy (right).
 
@@ -204,31 +198,29 @@ def plot_regularization_comparison(histories, test_acc, *, title: str = ""):
         acc = test_acc[label]
         if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc <= 1:
             raise ValueError(f"test_acc[{label!r}] must be an accuracy in [0, 1], got {acc!r}")
-    plt = _pyplot()
-    fig, (ax_curve, ax_bar) = plt.subplots(1, 2, figsize=(9.5, 3.4), dpi=DPI,
-                                           gridspec_kw={"width_ratios": [1.1, 1]})
+    fig, (ax_curve, ax_bar) = style.subplots(1, 2, height=3.6,
+                                             gridspec_kw={"width_ratios": [1.1, 1]})
     for i, (label, h) in enumerate(histories.items()):
-        ax_curve.plot(np.arange(1, len(h.val_loss) + 1), h.val_loss, color=f"C{i}", lw=1.2,
-                      label=label)
+        ax_curve.plot(np.arange(1, len(h.val_loss) + 1), h.val_loss, color=style.color(i),
+                      lw=1.2, label=label)
     ax_curve.set(xlabel="epoch", ylabel="validation cross-entropy", yscale="log",
                  title="validation loss")
     ax_curve.grid(alpha=0.3)
-    ax_curve.legend(fontsize=6, ncol=2, loc="upper right")
     labels = list(histories)
     y = np.arange(len(labels))
     train = [100 * histories[k].train_acc[-1] for k in labels]
     test = [100 * test_acc[k] for k in labels]
     ax_bar.barh(y + 0.2, train, height=0.4, color="0.75", label="training (last epoch)")
-    ax_bar.barh(y - 0.2, test, height=0.4, color="C1", label="test")
+    ax_bar.barh(y - 0.2, test, height=0.4, color=style.color(1), label="test")
     for yi, value in zip(y, test):
-        ax_bar.text(value + 0.3, yi - 0.2, f"{value:.1f}", va="center", fontsize=7)
+        ax_bar.text(value + 0.3, yi - 0.2, f"{value:.1f}", va="center",
+                    size=style.FONT_SIZES["annotation"])
     low = 5 * np.floor(min(train + test) / 5) - 5
     ax_bar.set(yticks=y, yticklabels=labels, xlim=(low, 101), xlabel="accuracy (%)",
                title="accuracy after training")
     ax_bar.invert_yaxis()
-    ax_bar.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax_bar.grid(alpha=0.3, axis="x")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    style.shared_legend(fig, (ax_curve, ax_bar), ncol=4)  # the runs' colours, then the bars
     return fig

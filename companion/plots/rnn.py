@@ -7,8 +7,8 @@ Each function draws one small figure from numbers the chapter measured and retur
   sequence length, one line per setting, on a log scale (vanishing and exploding gradients);
 * ``plot_clipping(grad_norms, losses, max_norm)``: gradient norm and loss at every training step
   (log scales: a diverging step is drawn, not cut off), for runs with and without clipping;
-* ``plot_step_losses(losses, accuracies=None)``: training loss per step of several runs, smoothed,
-  with their test accuracy in the legend.
+* ``plot_step_losses(losses, accuracies=None)``: training loss per step of several runs, smoothed
+  (``companion.numerics.moving_average``), with their test accuracy in the legend.
 """
 
 from __future__ import annotations
@@ -18,17 +18,12 @@ from typing import Mapping
 import numpy as np
 
 from companion._checks import check_array
+from companion.numerics import moving_average
+from companion.plots import style
 
-__all__ = ["plot_gradient_norms", "plot_clipping", "plot_step_losses", "moving_average"]
-
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
+__all__ = ["plot_gradient_norms", "plot_clipping", "plot_step_losses"]
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
-
-    return plt
 
 
 def _series(values, name: str, length: int | None = None) -> np.ndarray:
@@ -39,20 +34,8 @@ def _series(values, name: str, length: int | None = None) -> np.ndarray:
     return arr
 
 
-def moving_average(values, window: int) -> np.ndarray:
-    """The mean of each run of ``window`` consecutive values: ``(M,) -> (M - window + 1,)``.
 
-    values : (M,) float array with M >= window; window : int >= 1.
-    """
-    arr = _series(values, "values")
-    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= arr.size:
-        raise ValueError(f"window must be an int in [1, {arr.size}], got {window!r}")
-    # Each window averaged on its own (not as differences of a running sum), so one huge or
-    # infinite value of a diverging run spoils only the windows that contain it.
-    windows = np.lib.stride_tricks.sliding_window_view(arr, window)
-    return windows.mean(axis=1)
-
-
+@style.book_figure
 def plot_gradient_norms(lengths, norms: Mapping[str, np.ndarray], bounds=None, *,
                         ylabel: str = "gradient norm", title: str = ""):
     """Gradient norms against sequence length, log scale, one line per setting.
@@ -70,30 +53,30 @@ def plot_gradient_norms(lengths, norms: Mapping[str, np.ndarray], bounds=None, *
     x = _series(lengths, "lengths")
     if not norms:
         raise ValueError("norms must hold at least one line")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4), dpi=DPI)
+    fig, ax = style.subplots(height=3.6)
     lowest, highest = np.inf, 0.0
     for i, (label, values) in enumerate(norms.items()):
         values = _series(values, f"norms[{label!r}]", x.size)
         positive = values[values > 0]
         if positive.size:
             lowest, highest = min(lowest, positive.min()), max(highest, positive.max())
-        ax.semilogy(x, values, "o-", ms=3, lw=1.6, color=f"C{i}", label=label)
+        ax.semilogy(x, values, "o-", ms=3, lw=1.6, color=style.color(i), label=label)
         if bounds and label in bounds:
             ax.semilogy(x, _series(bounds[label], f"bounds[{label!r}]", x.size), "--", lw=1,
-                        color=f"C{i}", alpha=0.7)
+                        color=style.color(i), alpha=0.7)
     if bounds and highest > 0:  # the bounds may run off by many decades: frame the measurements
         ax.set_ylim(lowest / 30, highest * 30)
     ax.set_xlabel("sequence length T")
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.ndarray],
                   max_norm: float | None = None):
     """Two panels per training step: the gradient norm before clipping and the loss (both log).
@@ -110,14 +93,13 @@ def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.
             f"grad_norms and losses must name the same runs, got {list(grad_norms)} and "
             f"{list(losses)}"
         )
-    plt = _pyplot()
-    fig, (ax_g, ax_l) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=DPI)
+    fig, (ax_g, ax_l) = style.subplots(1, 2, height=3.0)
     for i, label in enumerate(grad_norms):
         g = _series(grad_norms[label], f"grad_norms[{label!r}]")
         loss = _series(losses[label], f"losses[{label!r}]", g.size)
         steps = np.arange(1, g.size + 1)
-        ax_g.semilogy(steps, g, lw=1, color=f"C{i}", label=label)
-        ax_l.semilogy(steps, loss, lw=1, color=f"C{i}", label=label)
+        ax_g.semilogy(steps, g, lw=1, color=style.color(i), label=label)
+        ax_l.semilogy(steps, loss, lw=1, color=style.color(i), label=label)
     if max_norm is not None:
         ax_g.axhline(max_norm, color="k", ls=":", lw=1, label=f"max_norm = {max_norm:g}")
     ax_g.set_ylabel("gradient norm (before clipping)")
@@ -125,11 +107,12 @@ def plot_clipping(grad_norms: Mapping[str, np.ndarray], losses: Mapping[str, np.
     for ax in (ax_g, ax_l):
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_step_losses(losses: Mapping[str, np.ndarray],
                      accuracies: Mapping[str, float] | None = None, *, window: int = 20):
     """Training loss per step of several runs, as a moving average over ``window`` steps.
@@ -144,17 +127,16 @@ def plot_step_losses(losses: Mapping[str, np.ndarray],
     """
     if not losses:
         raise ValueError("losses must hold at least one run")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=DPI)
+    fig, ax = style.subplots(height=3.4)
     for i, (label, values) in enumerate(losses.items()):
         smooth = moving_average(values, window)
         steps = np.arange(window, window + smooth.size)
         if accuracies and label in accuracies:
             label = f"{label} (test accuracy {accuracies[label]:.1%})"
-        ax.plot(steps, smooth, lw=1.6, color=f"C{i}", label=label)
+        ax.plot(steps, smooth, lw=1.6, color=style.color(i), label=label)
     ax.set_xlabel("step")
     ax.set_ylabel(f"training loss ({window}-step mean)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig

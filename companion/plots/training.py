@@ -11,6 +11,8 @@ from typing import Mapping
 import numpy as np
 
 from companion._checks import check_array, check_labels
+from companion.numerics import moving_average
+from companion.plots import style
 
 __all__ = [
     "plot_digit_grid",
@@ -22,16 +24,10 @@ __all__ = [
     "plot_filters",
 ]
 
-#: Resolution of the book's figures: small PNGs keep the repository small.
-DPI = 90
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt  # imported late: ``import companion`` stays light
 
-    return plt
-
-
+@style.book_figure
 def plot_digit_grid(images: np.ndarray, titles, *, columns: int = 8, title: str = ""):
     """Images in a grid, each with a short title (e.g. its label).
 
@@ -47,7 +43,6 @@ def plot_digit_grid(images: np.ndarray, titles, *, columns: int = 8, title: str 
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     check_array(images, "images", ndim=(3, 4))
     if images.ndim == 4:
         if images.shape[1] != 1:
@@ -61,19 +56,21 @@ def plot_digit_grid(images: np.ndarray, titles, *, columns: int = 8, title: str 
         raise ValueError(f"columns must be an int >= 1, got {columns!r}")
     columns = min(columns, len(images))
     rows = -(-len(images) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.95, rows * 1.1 + 0.3), dpi=DPI,
+    fig, axes = style.subplots(rows, columns, width=min(columns * 0.95, style.WIDTH),
+                               height=rows * 1.1 + 0.3,
                              squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, text in zip(axes.ravel(), images, titles):
         ax.imshow(image, cmap="gray_r")
-        ax.set_title(text, fontsize=8)
+        ax.set_title(text)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_class_counts(counts, *, classes=None, title: str = ""):
     """Bars of how many samples each class has, one group of bars per data split.
 
@@ -88,7 +85,6 @@ def plot_class_counts(counts, *, classes=None, title: str = ""):
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     if not isinstance(counts, Mapping) or not counts:
         raise TypeError("counts must be a non-empty dict {split: counts per class}")
     arrays = {name: np.asarray(c) for name, c in counts.items()}
@@ -97,7 +93,7 @@ def plot_class_counts(counts, *, classes=None, title: str = ""):
         raise ValueError(f"every split needs one count per class, got shapes {sorted(sizes)}")
     c = next(iter(sizes))[0]
     classes = [str(i) for i in range(c)] if classes is None else [str(k) for k in classes]
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=DPI)
+    fig, ax = style.subplots(height=3.0)
     width = 0.8 / len(arrays)
     for i, (name, a) in enumerate(arrays.items()):
         share = 100 * a / a.sum()
@@ -105,7 +101,8 @@ def plot_class_counts(counts, *, classes=None, title: str = ""):
                label=f"{name} ({a.sum():,})")
     ax.set(xticks=range(c), xticklabels=classes, xlabel="class", ylabel="share of the split (%)",
            title=title)
-    ax.legend(fontsize=8)
+    # right of the axes: inside, the legend would cover the bars of the last classes
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
@@ -121,6 +118,7 @@ def _check_histories(histories) -> Mapping:
     return histories
 
 
+@style.book_figure
 def plot_histories(histories, *, title: str = ""):
     """Loss (left) and accuracy (right) per epoch of several runs on one pair of axes.
 
@@ -135,11 +133,10 @@ def plot_histories(histories, *, title: str = ""):
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     _check_histories(histories)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=DPI)
+    fig, (ax_loss, ax_acc) = style.subplots(1, 2, height=3.2)
     for i, (label, h) in enumerate(histories.items()):
-        colour = f"C{i}"
+        colour = style.color(i)
         epochs = np.arange(1, h.epochs + 1)
         ax_loss.plot(epochs, h.train_loss, "-o", color=colour, ms=3, label=f"{label} train")
         ax_acc.plot(epochs, 100 * np.asarray(h.train_acc), "-o", color=colour, ms=3,
@@ -155,13 +152,13 @@ def plot_histories(histories, *, title: str = ""):
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    ax_acc.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    style.shared_legend(fig, ax_acc, ncol=4)  # below the panels, where it hides no curve
     return fig
 
 
+@style.book_figure
 def plot_step_losses(histories, *, smooth: int = 1, floor: float | None = None,
                      floor_label: str = "", title: str = ""):
     """The loss of every training step of several runs (optionally a moving average).
@@ -181,25 +178,25 @@ def plot_step_losses(histories, *, smooth: int = 1, floor: float | None = None,
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     _check_histories(histories)
     if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
         raise ValueError(f"smooth must be an int >= 1, got {smooth!r}")
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=DPI)
+    fig, ax = style.subplots(height=3.4)
     for label, h in histories.items():
-        losses = np.asarray(h.step_loss, dtype=np.float64)
-        if smooth > 1 and len(losses) >= smooth:
-            losses = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
-        ax.plot(np.arange(len(losses)) + (smooth if smooth > 1 else 1), losses, label=label, lw=1)
+        window = smooth if len(h.step_loss) >= smooth else 1  # too short to smooth: raw
+        smoothed = moving_average(h.step_loss, window)
+        # each mean is drawn at the (1-based) step of the last loss it averages
+        ax.plot(np.arange(window, len(h.step_loss) + 1), smoothed, label=label, lw=1)
     if floor is not None:
         ax.axhline(floor, color="black", ls="--", lw=1, label=floor_label or f"{floor:g}")
     ax.set(xlabel="training step", ylabel="training loss", yscale="log", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 
 
+@style.book_figure
 def plot_confusion_matrix(matrix: np.ndarray, *, classes=None, title: str = ""):
     """A confusion matrix as a heat map with the counts written in.
 
@@ -216,7 +213,6 @@ def plot_confusion_matrix(matrix: np.ndarray, *, classes=None, title: str = ""):
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     if not isinstance(matrix, np.ndarray) or matrix.dtype.kind not in "iu":
         raise TypeError("matrix must be a numpy array of integer counts")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
@@ -225,14 +221,15 @@ def plot_confusion_matrix(matrix: np.ndarray, *, classes=None, title: str = ""):
     classes = [str(i) for i in range(c)] if classes is None else [str(k) for k in classes]
     if len(classes) != c:
         raise ValueError(f"classes must name the {c} classes, got {len(classes)} names")
-    fig, ax = plt.subplots(figsize=(5, 4.4), dpi=DPI)
+    fig, ax = style.subplots(height=4.4, width=5.0)
     # A log colour scale, so that the few errors off the diagonal are visible at all.
     ax.imshow(np.log1p(matrix), cmap="Blues")
     threshold = np.log1p(matrix).max() / 2
     for i in range(c):  # ten rows: writing the counts is not a hot loop
         for j in range(c):
             if matrix[i, j]:
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                        size=style.FONT_SIZES["annotation"],
                         color="white" if np.log1p(matrix[i, j]) > threshold else "black")
     ax.set(xticks=range(c), yticks=range(c), xticklabels=classes, yticklabels=classes,
            xlabel="predicted", ylabel="true", title=title)
@@ -240,6 +237,7 @@ def plot_confusion_matrix(matrix: np.ndarray, *, classes=None, title: str = ""):
     return fig
 
 
+@style.book_figure
 def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, *,
                        max_images: int = 24, columns: int = 8, title: str = ""):
     """A grid of images the model got wrong, each titled ``true -> predicted``.
@@ -274,6 +272,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     return plot_digit_grid(images[wrong], titles, columns=columns, title=title)
 
 
+@style.book_figure
 def plot_filters(weight: np.ndarray, *, columns: int = 8, title: str = ""):
     """The filters of a first convolution layer, one small image each.
 
@@ -289,14 +288,14 @@ def plot_filters(weight: np.ndarray, *, columns: int = 8, title: str = ""):
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     check_array(weight, "weight", ndim=4)
     if weight.shape[1] != 1:
         raise ValueError(f"weight must have one input channel (O, 1, kH, kW), got {weight.shape}")
     o = weight.shape[0]
     columns = min(columns, o)
     rows = -(-o // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8 + 0.4), dpi=DPI,
+    fig, axes = style.subplots(rows, columns, width=min(columns * 0.8, style.WIDTH),
+                               height=rows * 0.8 + 0.4,
                              squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
@@ -304,6 +303,6 @@ def plot_filters(weight: np.ndarray, *, columns: int = 8, title: str = ""):
         scale = float(np.abs(weight[k, 0]).max()) or 1.0
         ax.imshow(weight[k, 0], cmap="RdBu_r", vmin=-scale, vmax=scale)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
