@@ -85,9 +85,16 @@ _non_negative_int = _argument_type(int, lambda v: v >= 0, "an integer >= 0")
 _positive_float = _argument_type(float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument gets one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m companion.mnist``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Train one of the book's MNIST models (NumPy reference or torch twin), "
                     "report its test accuracy, and save its weights.",

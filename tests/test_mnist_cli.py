@@ -386,3 +386,13 @@ def test_make_model_gives_both_implementations_the_same_initial_weights():
         assert np.array_equal(tensor.numpy(), np_model.state_dict()[name]), \
             f"torch {name} differs from the NumPy initial weights"
     assert next(t_model.parameters()).dtype == torch.float32
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--model", "resnet"], ["--lr", "fast"],
+                                  ["--bogus"]])
+def test_a_bad_argument_gets_one_line_and_status_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m companion.mnist: error: "), err

@@ -22,6 +22,7 @@ import torch
 
 from companion.parity import ParityReport, ParityRow, compare, compare_arrays, make_twins, train_both
 from helpers_models import numpy_model, torch_model, twins
+from companion import models
 from companion.models import INPUT_SHAPE
 
 FLOAT64_RTOL = 1e-10
@@ -172,3 +173,24 @@ def test_compare_rejects_bad_arguments():
         compare("mlp", x, y, steps=-1, device="cpu")
     with pytest.raises(ValueError, match="unknown model 'vgg'"):
         compare("vgg", x, y, device="cpu")
+
+
+def test_exact_float32_switches_tf32_off_inside_and_restores_the_settings_after():
+    """On a GPU, TF32 would measure its own rounding, not the implementation (issue 8)."""
+    from companion.parity import exact_float32
+
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        with exact_float32():
+            assert not torch.backends.cuda.matmul.allow_tf32
+            assert not torch.backends.cudnn.allow_tf32
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_report_title_names_the_model_device_and_dtype():
+    x = np.random.default_rng(0).standard_normal((4, *INPUT_SHAPE))
+    report = compare(models.lenet, x, np.arange(4), steps=0, device="cpu")
+    assert report.title.startswith("NumPy vs torch: lenet, float64, cpu, cross_entropy")
