@@ -289,6 +289,15 @@ def check_lora_rank(rank, in_features: int, out_features: int) -> int:
     return rank
 
 
+def check_positive_number(value, name: str) -> float:
+    """A finite real number ``> 0`` (not a bool), returned as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
 def check_lora_linear(x, weight, bias, lora_A, lora_B) -> None:
     """``x`` (..., in), ``weight`` (out, in), ``bias`` (out,) or None, ``lora_A`` (r, in) and
     ``lora_B`` (out, r), all of one float dtype."""

@@ -71,7 +71,8 @@ def _state_of(model) -> dict[str, np.ndarray]:
         if hasattr(value, "detach"):  # a torch tensor
             value = value.detach().cpu().numpy()
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiub":
-            raise TypeError(f"state[{name!r}] must be an array of numbers, got {type(value).__name__}")
+            got = type(value).__name__
+            raise TypeError(f"state[{name!r}] must be an array of numbers, got {got}")
         out[name] = np.ascontiguousarray(value)
     return out
 
@@ -146,9 +147,9 @@ def _header(raw: bytes, path: Path) -> dict:
     try:
         header = json.loads(raw[8:8 + n])
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise OpenWeightsError(f"{path} is not a safetensors file: its header is not JSON") from None
+        header = None
     if not isinstance(header, dict):
-        raise OpenWeightsError(f"{path} is not a safetensors file: its header is not a mapping")
+        raise OpenWeightsError(f"{path} is not a safetensors file: its header is no JSON mapping")
     try:
         ends = [int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"]
     except (TypeError, KeyError, IndexError, ValueError):
@@ -168,8 +169,10 @@ def read_open_weights(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Read a file written by ``save_open_weights``: ``(state, card)``.
 
     ``state`` maps each key to a NumPy array (the saved dtype and shape), keys sorted (the file
-    does not keep the model's order; loading goes by name); ``card`` is the model card. Raises ``OpenWeightsError`` for a missing, empty, truncated or non-safetensors file,
-    and for one without a model card.
+    does not keep the model's order; loading goes by name); ``card`` is the model card.
+
+    Raises ``OpenWeightsError`` for a missing, empty, truncated or non-safetensors file, and for
+    one without a model card.
     """
     path = Path(path)
     if not path.is_file():

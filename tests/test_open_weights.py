@@ -22,7 +22,6 @@ from companion.open_weights import (
     read_open_weights,
     save_open_weights,
 )
-from companion.torch_impl import numpy_to_torch
 from companion.torch_impl import lora as tlora
 from helpers_numeric import RTOL_64, assert_close
 
@@ -100,7 +99,8 @@ def test_weights_of_another_model_are_refused_and_nothing_changes(saved, rng):
     other = numpy_impl.Sequential(numpy_impl.Linear(5, 4, rng=rng), numpy_impl.ReLU(),
                                   numpy_impl.Linear(4, 2, rng=rng))
     before = {k: v.copy() for k, v in other.state_dict().items()}
-    with pytest.raises(OpenWeightsError, match=r"does not fit this model.*tiny-mlp-test.*2\.weight"):
+    message = r"does not fit this model.*tiny-mlp-test.*2\.weight"
+    with pytest.raises(OpenWeightsError, match=message):
         load_open_weights(other, path)
     for k, v in other.state_dict().items():
         np.testing.assert_array_equal(v, before[k], err_msg=f"{k} was changed by a failed load")
@@ -115,10 +115,11 @@ def test_weights_of_another_model_are_refused_and_nothing_changes(saved, rng):
     [
         (lambda raw: b"", r"is empty \(0 bytes\)"),
         (lambda raw: raw[:5], "5 bytes long: too short"),
-        (lambda raw: raw[:-7], "is truncated: its header describes 312 bytes of tensor data, the file holds 305"),
+        (lambda raw: raw[:-7],
+         "is truncated: its header describes 312 bytes of tensor data, the file holds 305"),
         (lambda raw: raw[:40], "is not a safetensors file, or is truncated"),
         (lambda raw: b"PK\x03\x04 this is a zip, not safetensors at all", "not a safetensors file"),
-        (lambda raw: (8).to_bytes(8, "little") + b"not json", "its header is not JSON"),
+        (lambda raw: (8).to_bytes(8, "little") + b"not json", "its header is no JSON mapping"),
     ],
     ids=["zero_bytes", "five_bytes", "truncated_data", "truncated_header", "zip", "bad_json"],
 )

@@ -30,7 +30,8 @@ def test_patch_mask_hides_whole_patches_exactly(rng):
     np.testing.assert_array_equal(mask, grid.repeat(7, 1).repeat(7, 2)[:, None])  # whole patches
     np.testing.assert_array_equal(grid.reshape(5, -1).sum(1), 12)  # 0.75 * 16 patches, each image
     assert not (grid == grid[0]).all(), "every image got the same mask"
-    np.testing.assert_array_equal(mask, patch_mask((5, 2, 28, 28), 7, 0.75, np.random.default_rng(12345)))
+    again = patch_mask((5, 2, 28, 28), 7, 0.75, np.random.default_rng(12345))  # the same seed
+    np.testing.assert_array_equal(mask, again)
 
 
 def test_patch_mask_hides_at_least_one_patch(rng):
@@ -58,7 +59,8 @@ def test_mask_pixels_and_noise(rng):
     mask = patch_mask(x.shape, 2, 0.5, rng)
     out = mask_pixels(x, mask, fill=-1.0)
     np.testing.assert_array_equal(out[np.broadcast_to(mask, x.shape)], -1.0)
-    np.testing.assert_array_equal(out[~np.broadcast_to(mask, x.shape)], x[~np.broadcast_to(mask, x.shape)])
+    visible = ~np.broadcast_to(mask, x.shape)
+    np.testing.assert_array_equal(out[visible], x[visible])
     assert out.dtype == x.dtype and x.min() >= 0  # the input is untouched
     noisy = add_gaussian_noise(x.astype(np.float32), 0.1, np.random.default_rng(0))
     assert noisy.dtype == np.float32 and abs(float((noisy - x).std()) - 0.1) < 0.03
@@ -87,7 +89,8 @@ def test_masked_mse_gradcheck_and_torch_parity(rng):
 def test_masked_mse_counts_only_masked_pixels(rng):
     pred, target = rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((2, 1, 4, 4))
     full = np.ones((2, 1, 4, 4), bool)
-    assert masked_mse_loss(pred, target, full)[0] == pytest.approx(mse_loss(pred, target)[0], rel=1e-14)
+    want = mse_loss(pred, target)[0]
+    assert masked_mse_loss(pred, target, full)[0] == pytest.approx(want, rel=1e-14)
     mask = np.zeros_like(full)
     mask[0, 0, 0, 0] = True
     loss, cache = masked_mse_loss(pred, target, mask)
@@ -100,7 +103,8 @@ def test_masked_mse_counts_only_masked_pixels(rng):
     "mask, error, match",
     [
         (np.zeros((2, 1, 4, 4), bool), ValueError, "mask selects no element"),
-        (np.ones((2, 1, 3, 4), bool), ValueError, r"does not broadcast to the input's shape \(2, 1, 4, 4\)"),
+        (np.ones((2, 1, 3, 4), bool), ValueError,
+         r"does not broadcast to the input's shape \(2, 1, 4, 4\)"),
         (np.ones((2, 1, 4, 4)), TypeError, "mask must be a numpy.ndarray of bool, got float64"),
     ],
 )

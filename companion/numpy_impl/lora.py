@@ -41,6 +41,7 @@ from companion._checks import (
     check_lora_linear,
     check_lora_rank,
     check_positive_int,
+    check_positive_number,
     check_rng,
 )
 from companion.numpy_impl.init import default_init_
@@ -141,9 +142,7 @@ class LoRALinear(Module):
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.rank = check_lora_rank(rank, self.in_features, self.out_features)
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a positive finite number, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_positive_number(alpha, "alpha")
         self.scaling = self.alpha / self.rank
         dtype = check_float_dtype(dtype)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))

@@ -50,13 +50,13 @@ def plot_attention_maps(maps: Sequence[np.ndarray], titles: Sequence[str]):
     if len(maps) != len(titles) or not maps:
         raise ValueError(f"give as many titles as maps (at least one), got {len(maps)} maps and "
                          f"{len(titles)} titles")
-    fig, axes = style.subplots(1, len(maps), height=2.2 + 0.2 * max(len(maps), 2), squeeze=False)
+    fig, axes = style.subplots(1, len(maps), height=2.6, squeeze=False, sharey=True)
     vmax = max(float(np.max(m)) for m in maps)
     for ax, weights, title in zip(axes[0], maps, titles):
         image = ax.imshow(weights, vmin=0, vmax=vmax, cmap="viridis")
         ax.set_title(title)
         ax.set_xlabel("key position")
-        ax.set_ylabel("query position")
+    axes[0, 0].set_ylabel("query position")
     fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight")
     return fig
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from companion._checks import check_lora_rank, check_positive_int
+from companion._checks import check_lora_rank, check_positive_int, check_positive_number
 
 __all__ = ["LoRALinear", "add_lora", "merge_lora", "lora_parameters", "count_parameters"]
 
@@ -37,9 +37,7 @@ class LoRALinear(nn.Module):
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.rank = check_lora_rank(rank, self.in_features, self.out_features)
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a positive finite number, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_positive_number(alpha, "alpha")
         self.scaling = self.alpha / self.rank
         self.weight = nn.Parameter(torch.empty(out_features, in_features, **factory),
                                    requires_grad=False)
