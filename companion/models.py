@@ -277,11 +277,6 @@ def char_gpt(nn, vocab_size: int, block_size: int = 64, d_model: int = 128, nhea
             if tie_weights:
                 self.head.weight = self.token_embedding.weight
 
-        def parameters(self):
-            """Every parameter once, even the tied one that two names share (torch's listing;
-            the NumPy ``Module`` would give it twice)."""
-            return list({id(p): p for p in super().parameters()}.values())
-
         def forward(self, idx):
             n, length = idx.shape
             if length > self.block_size:

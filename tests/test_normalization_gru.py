@@ -105,10 +105,8 @@ def test_batch_norm_training_steps_and_eval_match_torch(rng, cls, shape, momentu
     layer = cls(3, 1e-5, momentum)
     randomise(layer, rng)
     ref = getattr(torch.nn, cls.__name__)(3, 1e-5, momentum, dtype=torch.float64)
-    # torch's state_dict also holds the running statistics (buffers), which the NumPy Module's
-    # state_dict does not have yet: copy the parameters alone; both start at zeros and ones
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()},
-                        strict=False)
+    # the whole state dict, parameters and buffers (running statistics), copies across
+    numpy_to_torch(layer, ref)
     for step in range(4):  # several steps: the running statistics accumulate
         x = rng.standard_normal(shape) * (step + 1) + step
         g = rng.standard_normal(shape)
@@ -265,3 +263,33 @@ def test_clip_grad_norm_edge_cases(rng):
         clip_grad_norm_(layer, 1.0, error_if_nonfinite=True)
     with pytest.raises(ValueError, match="max_norm must be a positive number, got -1"):
         clip_grad_norm_(layer, -1)
+
+
+def test_batchnorm_running_statistics_are_buffers_that_copy_to_torch_and_back():
+    """Buffers: in state_dict() (so a model with BatchNorm copies across whole), never trained."""
+    from companion.numpy_impl import Sequential
+    from companion.torch_impl import torch_to_numpy
+
+    rng = np.random.default_rng(0)
+    ours = Sequential(Linear(4, 3, rng=rng), BatchNorm1d(3))
+    for _ in range(3):
+        ours(rng.standard_normal((5, 4)))
+    assert [name for name, _ in ours.named_parameters()] == ["0.weight", "0.bias", "1.weight",
+                                                             "1.bias"]
+    theirs = numpy_to_torch(ours, torch.nn.Sequential(torch.nn.Linear(4, 3),
+                                                     torch.nn.BatchNorm1d(3)).double())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert int(theirs[1].num_batches_tracked) == 3
+    assert_close("running_var", ours[1].running_var, theirs[1].running_var, RTOL_64)
+    back = torch_to_numpy(theirs, Sequential(Linear(4, 3, rng=rng), BatchNorm1d(3)))
+    np.testing.assert_array_equal(back[1].running_mean, ours[1].running_mean)
+    assert int(back[1].num_batches_tracked) == 3
+
+
+def test_a_tied_parameter_is_listed_once_but_saved_under_both_names():
+    from companion.numpy_impl import Embedding, ModuleList
+
+    shared = ModuleList([Embedding(5, 3, rng=np.random.default_rng(0)), Linear(3, 5)])
+    shared[1].weight = shared[0].weight
+    assert len(shared.parameters()) == 2  # the tied weight once, and the Linear's bias
+    assert list(shared.state_dict()) == ["0.weight", "1.weight", "1.bias"]

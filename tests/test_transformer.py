@@ -211,6 +211,16 @@ def test_sdpa_replacement_matches_torch(rng, monkeypatch):
             assert_close("replacement sdpa", sdpa(q, k, v, m, is_causal=c), w, RTOL_64)
 
 
+def test_float32_stays_float32(rng):
+    q = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    out, cache = scaled_dot_product_attention_forward(q, q, q, is_causal=True)
+    assert out.dtype == cache.weights.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in scaled_dot_product_attention_backward(out, cache))
+    layer = TransformerEncoderLayer(4, 2, 8, 0.1, "gelu", dtype=np.float32, rng=rng)
+    y = layer(rng.standard_normal((4, 2, 4)).astype(np.float32), ~causal_mask(4), None, True)
+    assert y.dtype == layer.backward(y).dtype == np.float32
+
+
 def test_sdpa_bad_input(rng):
     q, k, v = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 5, 3)), \
         rng.standard_normal((2, 5, 6))
@@ -372,9 +382,14 @@ def test_mha_bad_input(rng):
 
 
 def _encoder_pair(rng, e, h, ff, dropout, activation, norm_first, batch_first):
-    layer = TransformerEncoderLayer(e, h, ff, dropout, activation, batch_first=batch_first,
+    """The NumPy and torch blocks from the same weights; activation "relu", "gelu" or
+    "gelu-tanh" (a ``GELU("tanh")`` module on each side)."""
+    ours, theirs = activation, activation
+    if activation == "gelu-tanh":
+        ours, theirs = GELU("tanh"), torch.nn.GELU("tanh")
+    layer = TransformerEncoderLayer(e, h, ff, dropout, ours, batch_first=batch_first,
                                     norm_first=norm_first, rng=rng)
-    ref = torch.nn.TransformerEncoderLayer(e, h, ff, dropout, activation, batch_first=batch_first,
+    ref = torch.nn.TransformerEncoderLayer(e, h, ff, dropout, theirs, batch_first=batch_first,
                                            norm_first=norm_first, dtype=torch.float64)
     assert list(layer.state_dict()) == list(ref.state_dict())
     for name, p in layer.named_parameters():  # LayerNorms start at 1 and 0: randomise them too
@@ -401,7 +416,7 @@ def _run_encoder(layer, ref, x, g, masks, monkeypatch=None, dropout_masks=None):
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
-@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("activation", ["relu", "gelu", "gelu-tanh"])
 @pytest.mark.parametrize("kind", ["none", "causal", "padding", "float"])
 def test_encoder_layer_eval_matches_torch(rng, norm_first, activation, kind):
     n, t, e, h = 3, 5, 8, 2

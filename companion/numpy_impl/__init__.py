@@ -12,7 +12,11 @@ so the functions of ``companion.models`` build a model from this namespace or fr
 * ``losses``: MSE, cross-entropy and binary cross-entropy from logits;
 * ``init``: Xavier/Glorot, He/Kaiming and torch's default initialisation;
 * ``optim``: SGD, RMSprop, Adam, AdamW; ``regularization``: L1 and L2 penalties;
-* ``gradcheck``: the finite-difference gradient checker.
+* ``gradcheck``: the finite-difference gradient checker;
+* ``rnn``, ``gru``: RNN, LSTM and GRU with backpropagation through time; ``clip_grad``;
+* ``activation``, ``embedding``, ``normalization``, ``attention``, ``transformer``: GELU and the
+  softmax modules, ``Embedding`` and positional encodings, ``LayerNorm`` and ``BatchNorm1d/2d``,
+  scaled dot-product attention and ``MultiheadAttention``, ``TransformerEncoderLayer``.
 """
 
 from companion.numpy_impl import functional, init

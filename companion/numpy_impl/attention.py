@@ -119,9 +119,9 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, is_c
     scores = (query @ key.swapaxes(-1, -2)) * scale
     if is_causal:
         attn_mask = causal_mask(query.shape[-2], key.shape[-2])
-    if attn_mask is not None:
-        scores = scores + (np.where(attn_mask, 0.0, -np.inf) if attn_mask.dtype == bool
-                           else attn_mask)
+    if attn_mask is not None:  # hidden scores become -inf; a float mask is added
+        scores = (np.where(attn_mask, scores, -np.inf) if attn_mask.dtype == bool
+                  else scores + attn_mask)
         if np.isneginf(scores).all(axis=-1).any():
             raise ValueError("the mask hides every key from some query; its softmax is undefined "
                              "(torch returns NaN): leave at least one key visible in every row")

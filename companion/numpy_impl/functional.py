@@ -105,17 +105,18 @@ def leaky_relu_backward(dout: np.ndarray, x: np.ndarray, negative_slope: float =
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function ``1 / (1 + exp(-x))``, computed without overflow.
+    """The logistic function ``1 / (1 + exp(-x))``, computed as ``(1 + tanh(x / 2)) / 2``.
 
-    With ``z = exp(-|x|)``, which lies in ``(0, 1]`` and never overflows,
-    ``sigmoid(x) = 1 / (1 + z)`` for ``x >= 0`` and ``z / (1 + z)`` for ``x < 0``. The naive
-    formula overflows ``exp(-x)`` (with a RuntimeWarning) for ``x`` below about -710 in float64
-    and -89 in float32.
+    The two are equal (multiply the top and bottom of ``1 / (1 + exp(-x))`` by ``exp(x / 2)``).
+    The naive formula overflows ``exp(-x)`` (with a RuntimeWarning) for ``x`` below about -710 in
+    float64 and -89 in float32; ``tanh`` never overflows, and one ``tanh`` costs a fraction of the
+    ``exp``, comparison and division of the other overflow-free form. The price: below about -37
+    (float64) the result rounds to exactly 0 rather than a tiny positive number, so take
+    log-probabilities from the losses' log-sum-exp forms, never as ``log(sigmoid(x))``.
     x : any shape, float32/float64; returns the same shape and dtype, values in ``[0, 1]``.
     """
     check_array(x, "input")
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, z) / (1 + z)
+    return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
 def sigmoid_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -106,6 +106,7 @@ class Module:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_cache", None)
@@ -115,7 +116,15 @@ class Module:
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
+        elif name in self._buffers:
+            self._buffers[name] = value
         object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Keep ``array`` as state that is saved but not trained (BatchNorm's running
+        statistics), as torch's buffers: in ``state_dict()``, not in ``parameters()``."""
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
 
     # --- computation -----------------------------------------------------------------------
     def forward(self, *inputs):
@@ -153,15 +162,30 @@ class Module:
         return self.train(False)
 
     # --- parameters ------------------------------------------------------------------------
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Yield ``(name, parameter)`` pairs, with torch's dotted names (``"0.weight"``)."""
-        for name, p in self._parameters.items():
-            yield prefix + name, p
+    def named_parameters(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(name, parameter)`` pairs, with torch's dotted names (``"0.weight"``).
+
+        A parameter shared by two modules (tied weights) comes once, under its first name,
+        unless ``remove_duplicate=False``, as in torch.
+        """
+        seen = set()
+        for name, p in self._named_state(prefix, buffers=False):
+            if not (remove_duplicate and id(p) in seen):
+                seen.add(id(p))
+                yield name, p
+
+    def _named_state(self, prefix: str, buffers: bool):
+        """Parameters (and buffers) in torch's order: own parameters, own buffers, children."""
+        yield from ((prefix + name, p) for name, p in self._parameters.items())
+        if buffers:
+            yield from ((prefix + n, b) for n, b in self._buffers.items() if b is not None)
         for child_name, child in self._modules.items():
-            yield from child.named_parameters(prefix + child_name + ".")
+            yield from child._named_state(prefix + child_name + ".", buffers)
 
     def parameters(self) -> list[Parameter]:
-        """All parameters, in the order torch would list them."""
+        """All parameters, each once, in the order torch would list them."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
@@ -174,11 +198,15 @@ class Module:
         return int(sum(p.data.size for p in self.parameters()))
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """A copy of every parameter, keyed by its dotted name."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """A copy of every parameter and buffer, keyed by its dotted name (a tied parameter
+        under each of its names, as torch's ``state_dict``)."""
+        return OrderedDict(
+            (name, (value.data if isinstance(value, Parameter) else value).copy())
+            for name, value in self._named_state("", buffers=True)
+        )
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters, all or nothing.
+        """Copy ``state`` into the parameters and buffers, all or nothing.
 
         Every key must be present, no key may be extra, and every array must have the
         parameter's shape. The arrays are cast to the parameter's dtype (loading float32 weights
@@ -194,11 +222,14 @@ class Module:
         TypeError
             A value that is not an array of numbers.
         """
-        params = dict(self.named_parameters())
-        check_state_dict(state, {name: p.data.shape for name, p in params.items()})
-        staged = {name: state[name].astype(p.data.dtype) for name, p in params.items()}
-        for name, p in params.items():
-            p.data[...] = staged[name]
+        targets = {
+            name: value.data if isinstance(value, Parameter) else value
+            for name, value in self._named_state("", buffers=True)
+        }
+        check_state_dict(state, {name: array.shape for name, array in targets.items()})
+        staged = {name: state[name].astype(array.dtype) for name, array in targets.items()}
+        for name, array in targets.items():
+            array[...] = staged[name]
 
     # --- display ---------------------------------------------------------------------------
     def extra_repr(self) -> str:

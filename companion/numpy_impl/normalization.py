@@ -26,9 +26,9 @@ that shared a mean, the chain rule through the mean and the variance gives::
 In evaluation mode BatchNorm's statistics are constants, and ``dL/dx = g / sqrt(running_var +
 eps)``.
 
-The running statistics are plain arrays (``running_mean``, ``running_var``,
-``num_batches_tracked``) as in torch, where they are buffers; the NumPy ``Module`` has no buffers
-yet, so they are not part of ``state_dict()``.
+The running statistics (``running_mean``, ``running_var``, ``num_batches_tracked``) are buffers,
+as in torch: part of ``state_dict()``, so they copy across with the weights, but not of
+``parameters()``, so no optimizer touches them.
 """
 
 from __future__ import annotations
@@ -201,10 +201,12 @@ def batch_norm_forward(x, running_mean, running_var, weight=None, bias=None, tra
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // channels
     use_batch = training or running_mean is None
+    shape = (1, channels) + (1,) * (x.ndim - 2)  # broadcasts a (C,) vector along axis 1
+    if count == 0:  # an empty batch: an empty output and no statistics learnt, as torch
+        return x.copy(), (x.copy(), np.ones(shape, x.dtype), weight, bias is not None, axes, False)
     if use_batch and count < 2:
         raise ValueError(f"batch norm in training needs more than 1 value per channel, got input "
                          f"of shape {x.shape}")
-    shape = (1, channels) + (1,) * (x.ndim - 2)  # broadcasts a (C,) vector along axis 1
     if use_batch:
         mean = x.mean(axis=axes)
         var = ((x - mean.reshape(shape)) ** 2).mean(axis=axes)
@@ -275,10 +277,10 @@ class BatchNorm1d(Module):
         dtype = check_float_dtype(dtype)
         self.weight = Parameter(np.ones(self.num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(self.num_features, dtype)) if affine else None
-        if self.track_running_stats:
-            self.running_mean = np.zeros(self.num_features, dtype)
-            self.running_var = np.ones(self.num_features, dtype)
-            self.num_batches_tracked = 0
+        if self.track_running_stats:  # buffers: saved in state_dict(), never trained
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
@@ -291,7 +293,7 @@ class BatchNorm1d(Module):
                              f"with {self.num_features} channels on axis 1, got {got}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
+            self.num_batches_tracked += 1  # in place: the buffer stays the same array
             if self.momentum is None:  # cumulative average of every batch so far
                 momentum = 1.0 / self.num_batches_tracked
         use_batch = self.training or not self.track_running_stats

@@ -74,7 +74,9 @@ def numpy_to_torch(source, target: nn.Module) -> nn.Module:
     check_state_fits(state, target)
     with torch.no_grad():
         for name, tensor in target.state_dict().items():
-            tensor.copy_(torch.from_numpy(np.ascontiguousarray(state[name])))
+            # np.array, not np.ascontiguousarray: the latter turns a 0-d buffer (BatchNorm's
+            # num_batches_tracked) into shape (1,).
+            tensor.copy_(torch.from_numpy(np.array(state[name], order="C")))
     return target
 
 
