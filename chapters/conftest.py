@@ -24,8 +24,11 @@ import pytest
 from companion.data import errors as data_errors
 
 #: Class names of companion.data's errors, as a kernel reports them in an error output.
-DATA_ERRORS = {name for name, value in vars(data_errors).items()
-               if isinstance(value, type) and issubclass(value, data_errors.DataError)}
+DATA_ERRORS = {
+    name
+    for name, value in vars(data_errors).items()
+    if isinstance(value, type) and issubclass(value, data_errors.DataError)
+}
 
 #: What to do, said after the loader's own message (which lists every way to get the data).
 DATA_FIX = (
@@ -62,8 +65,10 @@ def _raised(item):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     if _is_cell(item) and item.path in _first_error:
-        pytest.skip(f"{item.path.name}: not run, because {_first_error[item.path]} "
-                    "(see that failure)")
+        pytest.skip(
+            f"{item.path.name}: not run, because {_first_error[item.path]} "
+            "(see that failure)"
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -73,7 +78,9 @@ def pytest_runtest_makereport(item, call):
     if call.when != "call" or not report.failed or not _is_cell(item):
         return
     error = _raised(item)
-    if error is None:  # the outputs differ, or nbval itself failed: the kernel is still usable
+    if (
+        error is None
+    ):  # the outputs differ, or nbval itself failed: the kernel is still usable
         return
     _first_error.setdefault(item.path, f"{item.name} raised {error['ename']}")
     if error["ename"] in DATA_ERRORS:

@@ -29,19 +29,7 @@ from companion.numpy_impl import (
 )
 from companion.torch_impl import numpy_to_torch
 from helpers_numeric import RTOL_64, assert_close
-from transformer_helpers import grad_errors, shared_dropout
-
-GRAD_TOL = 1e-7
-
-
-def t64(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def assert_grads_ok(errors):
-    bad = {k: f"{v:.2e}" for k, v in errors.items() if not v < GRAD_TOL}
-    assert not bad, f"gradient check failed (tol {GRAD_TOL:.0e}): {bad}"
-
+from transformer_helpers import GRAD_TOL, assert_grads_ok, grad_errors, shared_dropout, t64
 
 def compare_params(np_module, torch_module):
     """Every parameter gradient of the NumPy module against torch's, by name."""

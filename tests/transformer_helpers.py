@@ -21,6 +21,21 @@ import torch
 
 from companion.numpy_impl import numerical_gradient, relative_error
 
+#: Gradient checks in float64: central differences with a 1e-6 step leave about 1e-10 of
+#: rounding and 1e-12 of truncation; an error in a formula shows as 1e-2 or more.
+GRAD_TOL = 1e-7
+
+
+def t64(a, grad=False):
+    """A float64 torch tensor of ``a`` (optionally requiring grad)."""
+    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
+
+
+def assert_grads_ok(errors):
+    """Fail naming every tensor whose gradient-check error is not below ``GRAD_TOL``."""
+    bad = {k: f"{v:.2e}" for k, v in errors.items() if not v < GRAD_TOL}
+    assert not bad, f"gradient check failed (tol {GRAD_TOL:.0e}): {bad}"
+
 
 def grad_errors(forward, backward, arrays, seed=0):
     """Relative errors ``{name: err}`` between analytic and numerical gradients.

@@ -200,11 +200,6 @@ class LoRALinear(Module):
         )
 
 
-def _children(module: Module):
-    """``(name, child)`` for the direct sub-modules of ``module``, in registration order."""
-    return [(name, value) for name, value in vars(module).items() if isinstance(value, Module)]
-
-
 def add_lora(model: Module, rank, alpha=1.0, *, exclude=(), rng=None) -> Module:
     """Replace every ``Linear`` in ``model`` (at any depth) by a ``LoRALinear`` around it.
 
@@ -226,7 +221,7 @@ def add_lora(model: Module, rank, alpha=1.0, *, exclude=(), rng=None) -> Module:
     rng, exclude = check_rng(rng), set(exclude)
 
     def visit(module, prefix):
-        for name, child in _children(module):
+        for name, child in list(module.named_children()):
             if isinstance(child, Linear) and prefix + name not in exclude:
                 setattr(module, name, LoRALinear.from_linear(child, rank, alpha, rng=rng))
             else:
@@ -242,7 +237,7 @@ def merge_lora(model: Module) -> Module:
     state dict then has the keys of the model before ``add_lora``."""
 
     def visit(module):
-        for name, child in _children(module):
+        for name, child in list(module.named_children()):
             if isinstance(child, LoRALinear):
                 linear = Linear(child.in_features, child.out_features, child.bias is not None,
                                 dtype=child.weight.dtype, rng=np.random.default_rng(0))

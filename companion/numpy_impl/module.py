@@ -188,6 +188,14 @@ class Module:
         """All parameters, each once, in the order torch would list them."""
         return [p for _, p in self.named_parameters()]
 
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """Yield ``(name, child)`` for the direct sub-modules, in registration order."""
+        yield from self._modules.items()
+
+    def children(self) -> Iterator["Module"]:
+        """The direct sub-modules, in registration order."""
+        yield from self._modules.values()
+
     def zero_grad(self) -> None:
         """Forget every accumulated gradient (``grad = None``, as torch does by default)."""
         for p in self.parameters():
