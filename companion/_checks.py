@@ -101,6 +101,22 @@ def check_same_dtype(x: np.ndarray, expected: np.dtype, name: str) -> None:
         )
 
 
+def _check_integer_array(a, name: str, what: str) -> None:
+    """``a`` is a NumPy array of a signed or unsigned integer dtype."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of integers, got {type(a).__name__}")
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer {what}, got dtype {a.dtype}")
+
+
+def _check_below(a, name: str, high: int, context: str, error: type) -> None:
+    """Every entry of the integer array ``a`` lies in ``[0, high)``; else ``error``."""
+    if a.size and (a.min() < 0 or a.max() >= high):
+        raise error(
+            f"{name} must lie in [0, {high - 1}] {context}, got values from {a.min()} to {a.max()}"
+        )
+
+
 def check_labels(y, name: str, num_classes: int, n: int | None = None) -> np.ndarray:
     """Check an array of integer class labels in ``[0, num_classes)``.
 
@@ -111,19 +127,12 @@ def check_labels(y, name: str, num_classes: int, n: int | None = None) -> np.nda
     n : int, optional
         The batch size the labels must match.
     """
-    if not isinstance(y, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of integers, got {type(y).__name__}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype}")
+    _check_integer_array(y, name, "class indices")
     if y.ndim != 1:
         raise ValueError(f"{name} must have shape (N,), got {y.shape}")
     if n is not None and y.shape[0] != n:
         raise ValueError(f"{name} has {y.shape[0]} labels but the input has {n} rows")
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(
-            f"{name} must lie in [0, {num_classes - 1}] for {num_classes} classes, "
-            f"got values from {y.min()} to {y.max()}"
-        )
+    _check_below(y, name, num_classes, f"for {num_classes} classes", ValueError)
     return y
 
 
@@ -350,15 +359,8 @@ def check_mask(mask, like: np.ndarray) -> np.ndarray:
 
 def check_indices(indices, name: str, num_embeddings: int) -> np.ndarray:
     """An integer array of row indices into a table of ``num_embeddings`` rows, all in range."""
-    if not isinstance(indices, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of integers, got {type(indices).__name__}")
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer indices, got dtype {indices.dtype}")
-    if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
-        raise IndexError(
-            f"{name} must lie in [0, {num_embeddings - 1}] for num_embeddings={num_embeddings}, "
-            f"got values from {indices.min()} to {indices.max()}"
-        )
+    _check_integer_array(indices, name, "indices")
+    _check_below(indices, name, num_embeddings, f"for num_embeddings={num_embeddings}", IndexError)
     return indices
 
 

@@ -170,6 +170,15 @@ class Conv2d(Module):
         return s
 
 
+def _window(kernel_size, stride):
+    """A pooling window's ``(kernel_size, stride)``, checked; ``stride`` defaults to the kernel
+    size, as in torch."""
+    stride = kernel_size if stride is None else stride
+    check_pair(kernel_size, "kernel_size", 1)
+    check_pair(stride, "stride", 1)
+    return kernel_size, stride
+
+
 class MaxPool2d(Module):
     """Max pooling without padding, as ``torch.nn.MaxPool2d`` (``stride`` defaults to the kernel).
 
@@ -179,10 +188,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None):
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        check_pair(self.kernel_size, "kernel_size", 1)
-        check_pair(self.stride, "stride", 1)
+        self.kernel_size, self.stride = _window(kernel_size, stride)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out, cache = F.maxpool2d_forward(x, self.kernel_size, self.stride)
@@ -207,10 +213,7 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size, stride=None):
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        check_pair(self.kernel_size, "kernel_size", 1)
-        check_pair(self.stride, "stride", 1)
+        self.kernel_size, self.stride = _window(kernel_size, stride)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out, cache = F.avgpool2d_forward(x, self.kernel_size, self.stride)
