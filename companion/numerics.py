@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from companion._checks import check_array
+from companion._checks import check_array, check_positive_int
 from companion.numpy_impl import functional as F
 from companion.numpy_impl.module import Parameter
 from companion.numpy_impl.optim import Optimizer
@@ -40,12 +40,6 @@ __all__ = [
     "activation_curves",
     "log_sigmoid",
 ]
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 # --- test functions of two variables -----------------------------------------------------------
@@ -267,7 +261,7 @@ def decision_grid(x, *, resolution=150, margin=0.25):
     check_array(x, "x", shape=(None, 2))
     if x.shape[0] == 0:
         raise ValueError("x is empty; the grid needs at least one point to cover")
-    resolution = _positive_int(resolution, "resolution")
+    resolution = check_positive_int(resolution, "resolution")
     if not (isinstance(margin, (int, float)) and margin >= 0):
         raise ValueError(f"margin must be a number >= 0, got {margin!r}")
     low, high = x.min(axis=0), x.max(axis=0)

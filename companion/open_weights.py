@@ -35,7 +35,7 @@ import safetensors
 import safetensors.numpy
 
 from companion.data.atomic import atomic_write
-from companion.numpy_impl.module import Module
+from companion.torch_impl import load_numpy_state, numpy_state
 
 __all__ = [
     "CARD_FIELDS",
@@ -57,23 +57,13 @@ class OpenWeightsError(ValueError):
 
 
 def _state_of(model) -> dict[str, np.ndarray]:
-    """NumPy arrays, C-contiguous, from a NumPy model, a torch model or a mapping of arrays."""
-    if hasattr(model, "state_dict"):
-        state = model.state_dict()
-    elif isinstance(model, Mapping):
-        state = model
-    else:
-        raise TypeError(
-            f"model must be a NumPy or torch model or a state dict, got {type(model).__name__}"
-        )
+    """C-contiguous NumPy arrays of numbers from a NumPy model, a torch model or a state dict."""
     out = {}
-    for name, value in state.items():
-        if hasattr(value, "detach"):  # a torch tensor
-            value = value.detach().cpu().numpy()
+    for name, value in numpy_state(model).items():
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiub":
             got = type(value).__name__
             raise TypeError(f"state[{name!r}] must be an array of numbers, got {got}")
-        out[name] = np.ascontiguousarray(value)
+        out[name] = np.array(value, order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
     return out
 
 
@@ -201,12 +191,7 @@ def load_open_weights(model, path) -> dict[str, str]:
     """
     state, card = read_open_weights(path)
     try:
-        if isinstance(model, Module):
-            model.load_state_dict(state)
-        else:
-            from companion.torch_impl import numpy_to_torch
-
-            numpy_to_torch(state, model)
+        load_numpy_state(model, state)
     except (KeyError, ValueError, TypeError) as err:
         message = err.args[0] if err.args else str(err)
         raise OpenWeightsError(

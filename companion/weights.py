@@ -19,7 +19,7 @@ import numpy as np
 
 from companion.data.atomic import atomic_write
 from companion.models import make_model
-from companion.numpy_impl.module import Module
+from companion.torch_impl import load_numpy_state, numpy_state
 
 __all__ = [
     "save_weights",
@@ -46,15 +46,6 @@ class WeightsError(ValueError):
     """A weights file that cannot be read, or that does not fit the model."""
 
 
-def _state_dict(model) -> dict[str, np.ndarray]:
-    """The model's weights as NumPy arrays, whichever the implementation."""
-    if isinstance(model, Module):
-        return dict(model.state_dict())
-    from companion.torch_impl import torch_state_to_numpy
-
-    return dict(torch_state_to_numpy(model))
-
-
 @dataclass(frozen=True)
 class SavedWeights:
     """What a weights file holds."""
@@ -77,7 +68,7 @@ def save_weights(model, path, *, model_name: str, n_train: int | None = None) ->
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save weights to {path}: the folder {path.parent} "
                                 "does not exist")
-    arrays = _state_dict(model)
+    arrays = dict(numpy_state(model))
     arrays[MODEL_KEY] = np.array(model_name)
     if n_train is not None:
         arrays[N_TRAIN_KEY] = np.array(n_train, dtype=np.int64)
@@ -166,12 +157,7 @@ def model_holding(state, name: str, path, *, impl: str, dtype, device):
     """A new ``name`` model of ``impl`` with ``state`` loaded; WeightsError if it does not fit."""
     net = make_model(name, impl, dtype=dtype, device=device)
     try:
-        if impl == "numpy":
-            net.load_state_dict(state)
-        else:
-            from companion.torch_impl import numpy_to_torch
-
-            numpy_to_torch(state, net)
+        load_numpy_state(net, state)
     except (KeyError, ValueError, TypeError) as err:
         message = err.args[0] if err.args else str(err)
         raise WeightsError(f"{path} does not fit the model {name!r}: {message}") from None

@@ -172,3 +172,17 @@ def test_card_markdown_lists_every_field():
     for field in CARD_FIELDS[1:]:
         assert CARD[field] in text
     assert "## Licence" in text
+
+
+def test_batchnorm_buffers_round_trip_with_their_shapes(tmp_path, rng):
+    """A 0-d buffer (num_batches_tracked) must stay 0-d in the file, or torch refuses it."""
+    model = numpy_impl.Sequential(numpy_impl.Linear(5, 4, rng=rng), numpy_impl.BatchNorm1d(4))
+    for _ in range(2):
+        model(rng.standard_normal((6, 5)))
+    path = save_open_weights(model, tmp_path / "bn.safetensors", CARD)
+    state, _ = read_open_weights(path)
+    assert state["1.num_batches_tracked"].shape == ()
+    twin = nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4)).double()
+    load_open_weights(twin, path)
+    assert int(twin[1].num_batches_tracked) == 2
+    assert_close("running_mean", model[1].running_mean, twin[1].running_mean, RTOL_64)

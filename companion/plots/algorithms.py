@@ -17,10 +17,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from companion._checks import check_array
+from companion._checks import check_array, check_positive_int
 
-# moved to companion.numerics, importable from here until chapter 2 imports it from there
-from companion.numerics import decision_grid  # noqa: F401
 from companion.plots import style
 
 __all__ = [
@@ -30,12 +28,6 @@ __all__ = [
 ]
 
 
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_hessian(hessian) -> np.ndarray:
@@ -169,7 +161,7 @@ def plot_decision_boundaries(xx, yy, probabilities, x, y, *, titles, ncols=3):
     if y.size and not np.isin(y, (0, 1)).all():
         raise ValueError(f"y must hold the classes 0 and 1 only, got {np.unique(y)}")
 
-    ncols = min(_positive_int(ncols, "ncols"), len(probabilities))
+    ncols = min(check_positive_int(ncols, "ncols"), len(probabilities))
     nrows = -(-len(probabilities) // ncols)
     fig, axes = style.subplots(nrows, ncols, height=2.4 * nrows,
                                width=min(2.4 * ncols, style.WIDTH),

@@ -21,9 +21,7 @@ import numpy as np
 
 from companion._checks import check_array
 
-# beale, quadratic, rosenbrock, trajectory: moved to companion.numerics, importable from
-# here until the chapters import them from there
-from companion.numerics import TestFunction, beale, quadratic, rosenbrock, trajectory  # noqa: F401
+from companion.numerics import TestFunction
 from companion.plots import style
 
 __all__ = ["plot_paths", "plot_path_panels", "plot_curves"]

@@ -11,6 +11,8 @@ here is what torch.nn does not give:
 from companion.torch_impl.device import DEVICE_ENV_VAR, default_device, numpy_dtype, torch_dtype
 from companion.torch_impl.weights import (
     check_state_fits,
+    load_numpy_state,
+    numpy_state,
     numpy_to_torch,
     torch_state_to_numpy,
     torch_to_numpy,
@@ -21,6 +23,8 @@ __all__ = [
     "check_state_fits",
     "default_device",
     "numpy_dtype",
+    "load_numpy_state",
+    "numpy_state",
     "numpy_to_torch",
     "torch_dtype",
     "torch_state_to_numpy",

@@ -28,6 +28,33 @@ def torch_state_to_numpy(model_or_state) -> "OrderedDict[str, np.ndarray]":
     return OrderedDict((k, v.detach().cpu().numpy().copy()) for k, v in state.items())
 
 
+def numpy_state(model_or_state) -> "OrderedDict[str, np.ndarray]":
+    """The weights of a NumPy model, a torch model or a state dict of either, as NumPy arrays
+    (tensors copied to the CPU), keyed as in the state dict."""
+    if isinstance(model_or_state, Module):
+        return model_or_state.state_dict()
+    if isinstance(model_or_state, nn.Module):
+        return torch_state_to_numpy(model_or_state)
+    if isinstance(model_or_state, Mapping):
+        return OrderedDict(
+            (k, v.detach().cpu().numpy().copy() if isinstance(v, torch.Tensor) else v)
+            for k, v in model_or_state.items()
+        )
+    raise TypeError(
+        "expected a NumPy or torch model or a state dict, got "
+        f"{type(model_or_state).__name__}"
+    )
+
+
+def load_numpy_state(model, state: Mapping[str, np.ndarray]):
+    """Load NumPy arrays into a NumPy model (``load_state_dict``) or a torch model
+    (``numpy_to_torch``), all or nothing, with the errors of those two; returns the model."""
+    if isinstance(model, Module):
+        model.load_state_dict(state)
+        return model
+    return numpy_to_torch(state, model)
+
+
 def _numpy_state(source) -> Mapping[str, np.ndarray]:
     if isinstance(source, Module):
         return source.state_dict()
